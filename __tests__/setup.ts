@@ -1,0 +1,4 @@
+// A rejection nobody handled is a bug in the pool or in a test: fail loudly.
+process.on('unhandledRejection', (reason) => {
+  throw reason;
+});

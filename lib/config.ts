@@ -1,0 +1,211 @@
+import type { IntMode } from '@libsql/client';
+import { expandConfig, isInMemoryConfig } from '@libsql/core/config';
+import { PoolError, describeValue } from './errors';
+import { PreparedStatementCache } from './statement-cache';
+
+/** Options of `createPool`. Every field but `url` is optional. */
+export interface PoolConfig {
+  /** Database URL, as for `@libsql/client`: `file:path.db`, `file:///abs/path.db` or `:memory:`. */
+  url: string;
+  /** Passed to the driver as `@libsql/client` would. */
+  authToken?: string;
+  /** Encryption key of a `file:` database, as `@libsql/client`'s `encryptionKey`. */
+  encryptionKey?: string;
+  /** How integers come back, as `@libsql/client`'s `intMode`. @default 'number' */
+  intMode?: IntMode;
+  /** Connections kept open even when idle. `createPool` opens them (at least one). @default 1 */
+  min?: number;
+  /** Most connections open at once. `:memory:` databases are always 1. @default 10 */
+  max?: number;
+  /** How long `acquire()` waits before `ACQUIRE_TIMEOUT`; `Infinity` waits for ever. @default 30000 */
+  acquireTimeoutMs?: number;
+  /** Most callers queued in `acquire()` before `POOL_EXHAUSTED`. @default Infinity */
+  maxWaiters?: number;
+  /** An idle connection above `min` closes after this long; `Infinity` never. @default 30000 */
+  idleTimeoutMs?: number;
+  /** A connection closes after this many checkouts; `1` opens one per checkout. @default Infinity */
+  maxUses?: number;
+  /** How long `close()` waits for leases before closing their connections. @default 10000 */
+  closeTimeoutMs?: number;
+  /** SQLite busy timeout on file databases: how long a writer waits for a lock. @default 5000 */
+  busyTimeoutMs?: number;
+  /** Put file databases in WAL mode, so readers run beside a writer. @default true */
+  wal?: boolean;
+  /**
+   * The pool's statement cache: bounds for its own, `false` for none, or a
+   * `PreparedStatementCache` to share between pools.
+   * @default { maxSize: 1000, maxPerConnection: 100 }
+   */
+  statementCache?: false | { maxSize?: number; maxPerConnection?: number } | PreparedStatementCache<unknown>;
+}
+
+/** `PoolConfig` with every default applied, validated and frozen. */
+export interface ResolvedConfig {
+  readonly url: string;
+  readonly protocol: 'file';
+  /** What the driver opens (a path, or `file::memory:`). */
+  readonly path: string;
+  readonly memory: boolean;
+  readonly authToken: string | undefined;
+  readonly encryptionKey: string | undefined;
+  readonly intMode: IntMode;
+  readonly min: number;
+  readonly max: number;
+  readonly acquireTimeoutMs: number;
+  readonly maxWaiters: number;
+  readonly idleTimeoutMs: number;
+  readonly maxUses: number;
+  readonly closeTimeoutMs: number;
+  readonly busyTimeoutMs: number;
+  readonly wal: boolean;
+  readonly statementCache: false | PreparedStatementCache<unknown>;
+}
+
+export const DEFAULTS = Object.freeze({
+  intMode: 'number' as IntMode,
+  min: 1,
+  max: 10,
+  acquireTimeoutMs: 30_000,
+  maxWaiters: Number.POSITIVE_INFINITY,
+  idleTimeoutMs: 30_000,
+  maxUses: Number.POSITIVE_INFINITY,
+  closeTimeoutMs: 10_000,
+  busyTimeoutMs: 5_000,
+  wal: true,
+});
+
+const KEYS = new Set<string>([
+  'url', 'authToken', 'encryptionKey', 'intMode', 'min', 'max', 'acquireTimeoutMs', 'maxWaiters',
+  'idleTimeoutMs', 'maxUses', 'closeTimeoutMs', 'busyTimeoutMs', 'wal', 'statementCache',
+]);
+
+/** Validates `config` and fills in every default. Throws `PoolError` `INVALID_CONFIG` naming the field. */
+export function resolveConfig(config: PoolConfig): ResolvedConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw invalid('config', 'an object like { url: "file:app.db" }', config);
+  }
+  for (const key of Object.keys(config)) {
+    if (!KEYS.has(key)) throw new PoolError('INVALID_CONFIG', `Unknown pool config field \`${key}\``);
+  }
+  const url = config.url;
+  if (typeof url !== 'string' || url === '') throw invalid('url', 'a non-empty string', url);
+  optionalString(config, 'authToken');
+  optionalString(config, 'encryptionKey');
+  const intMode = config.intMode ?? DEFAULTS.intMode;
+  if (intMode !== 'number' && intMode !== 'bigint' && intMode !== 'string') {
+    throw invalid('intMode', '"number", "bigint" or "string"', intMode);
+  }
+  const target = parseUrl(url, config.authToken, intMode);
+
+  const min = integer(config, 'min', DEFAULTS.min, 0);
+  const max = integer(config, 'max', DEFAULTS.max, 1);
+  if (min > max) {
+    throw new PoolError('INVALID_CONFIG', `Expected \`min\` (${min}) to be at most \`max\` (${max})`);
+  }
+  const wal = config.wal ?? DEFAULTS.wal;
+  if (typeof wal !== 'boolean') throw invalid('wal', 'a boolean', wal);
+
+  return Object.freeze({
+    url,
+    protocol: 'file',
+    path: target.path,
+    memory: target.memory,
+    authToken: config.authToken,
+    encryptionKey: config.encryptionKey,
+    intMode,
+    // An in-memory database lives on the one connection that opened it: a
+    // second connection would be a second, empty database.
+    min: target.memory ? 1 : min,
+    max: target.memory ? 1 : max,
+    acquireTimeoutMs: duration(config, 'acquireTimeoutMs', DEFAULTS.acquireTimeoutMs),
+    maxWaiters: integer(config, 'maxWaiters', DEFAULTS.maxWaiters, 0, true),
+    idleTimeoutMs: duration(config, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs),
+    maxUses: integer(config, 'maxUses', DEFAULTS.maxUses, 1, true),
+    closeTimeoutMs: duration(config, 'closeTimeoutMs', DEFAULTS.closeTimeoutMs, 0),
+    busyTimeoutMs: integer(config, 'busyTimeoutMs', DEFAULTS.busyTimeoutMs, 0),
+    wal,
+    statementCache: resolveCache(config.statementCache),
+  });
+}
+
+function parseUrl(url: string, authToken: string | undefined, intMode: IntMode): { path: string; memory: boolean } {
+  let expanded: ReturnType<typeof expandConfig>;
+  try {
+    expanded = expandConfig({ url, authToken, intMode }, true);
+  } catch (error) {
+    throw new PoolError('INVALID_CONFIG', `Invalid \`url\` ${JSON.stringify(url)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (expanded.scheme !== 'file') {
+    throw new PoolError(
+      'INVALID_CONFIG',
+      `Invalid \`url\` ${JSON.stringify(url)}: only local databases ("file:" and ":memory:") are supported so far`,
+    );
+  }
+  // The same checks as @libsql/client's local client, so a URL means the same file.
+  const authority = expanded.authority;
+  if (authority !== undefined) {
+    const host = authority.host.toLowerCase();
+    if ((host !== '' && host !== 'localhost') || authority.port !== undefined || authority.userinfo !== undefined) {
+      throw new PoolError(
+        'INVALID_CONFIG',
+        `Invalid \`url\` ${JSON.stringify(url)}: a "file:" URL has no host, port or credentials; ` +
+          'write an absolute path as "file:/abs/path.db" or "file:///abs/path.db"',
+      );
+    }
+  }
+  const memory = isInMemoryConfig(expanded);
+  return { path: memory ? `file:${expanded.path}` : expanded.path, memory };
+}
+
+function resolveCache(value: PoolConfig['statementCache']): false | PreparedStatementCache<unknown> {
+  if (value === false) return false;
+  if (value instanceof PreparedStatementCache) return value;
+  if (value === undefined) return new PreparedStatementCache();
+  if (typeof value !== 'object' || value === null) {
+    throw invalid('statementCache', 'false, { maxSize, maxPerConnection } or a PreparedStatementCache', value);
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'maxSize' && key !== 'maxPerConnection') {
+      throw new PoolError('INVALID_CONFIG', `Unknown \`statementCache\` field \`${key}\``);
+    }
+  }
+  try {
+    return new PreparedStatementCache(value);
+  } catch (error) {
+    throw new PoolError('INVALID_CONFIG', (error as Error).message.replace('statement cache `', '`statementCache.'), {
+      cause: error,
+    });
+  }
+}
+
+type NumberKey = {
+  [K in keyof PoolConfig]-?: NonNullable<PoolConfig[K]> extends number ? K : never;
+}[keyof PoolConfig];
+
+function integer(config: PoolConfig, key: NumberKey, fallback: number, least: number, unbounded = false): number {
+  const value = config[key] ?? fallback;
+  const ok = typeof value === 'number' && (Number.isInteger(value) || (unbounded && value === Infinity));
+  if (!ok || value < least) {
+    throw invalid(key, `an integer >= ${least}${unbounded ? ', or Infinity' : ''}`, value);
+  }
+  return value;
+}
+
+function duration(config: PoolConfig, key: NumberKey, fallback: number, least = 1): number {
+  const value = config[key] ?? fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < least) {
+    throw invalid(key, `a number of milliseconds >= ${least}, or Infinity`, value);
+  }
+  return value;
+}
+
+function optionalString(config: PoolConfig, key: 'authToken' | 'encryptionKey'): void {
+  const value = config[key];
+  if (value !== undefined && typeof value !== 'string') throw invalid(key, 'a string', value);
+}
+
+function invalid(field: string, expected: string, value: unknown): PoolError {
+  return new PoolError('INVALID_CONFIG', `Expected \`${field}\` to be ${expected}, got ${describeValue(value)}`);
+}

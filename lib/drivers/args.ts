@@ -1,0 +1,179 @@
+import { Buffer } from 'node:buffer';
+import type { InArgs, InValue, IntMode } from '@libsql/client';
+import { PoolError, describeValue } from '../errors';
+
+/** What a statement's placeholders look like, read once when it is prepared. */
+export interface ParameterShape {
+  /** The highest parameter index (SQLite numbers named parameters too). */
+  readonly count: number;
+  /** Whether the statement has a bare `?`, which has no name. */
+  readonly anonymous: boolean;
+}
+
+const MIN_INT64 = -9223372036854775808n;
+const MAX_INT64 = 9223372036854775807n;
+const NO_ARGS: never[] = [];
+
+/**
+ * Converts `@libsql/client` arguments into what `libsql` binds safely, with the
+ * client's own conversions and error messages for the values it handles, and
+ * clear errors for the inputs on which `libsql` 0.5 aborts the process.
+ *
+ * Positional arguments are padded with NULLs up to the statement's parameter
+ * count: a cached `libsql` statement silently reuses the previous call's
+ * bindings for missing trailing arguments, where a freshly prepared one (what
+ * the client runs) binds NULL. Padding past the real count is harmless, since
+ * `libsql` ignores extra positional arguments.
+ */
+export function normaliseArgs(
+  args: InArgs | null | undefined,
+  intMode: IntMode,
+  shape: ParameterShape,
+): unknown[] | Record<string, unknown> {
+  if (args === undefined || args === null) {
+    return shape.count === 0 ? NO_ARGS : new Array(shape.count).fill(null);
+  }
+  if (Array.isArray(args)) {
+    const out = new Array(Math.max(args.length, shape.count));
+    for (let i = 0; i < args.length; i++) out[i] = valueToSql(args[i], intMode);
+    for (let i = args.length; i < out.length; i++) out[i] = null;
+    return out;
+  }
+  if (!isPlainObject(args)) {
+    throw new PoolError(
+      'INVALID_ARGUMENT',
+      `Statement arguments must be an array or a plain object of named values, got ${describeValue(args)}`,
+    );
+  }
+  if (shape.anonymous) {
+    // libsql 0.5 aborts the process when a named map meets a bare `?`.
+    throw new PoolError(
+      'INVALID_ARGUMENT',
+      'Named arguments were given for a statement with positional `?` parameters; pass an array instead',
+    );
+  }
+  const out: Record<string, unknown> = {};
+  for (const name in args) {
+    const key = name[0] === '@' || name[0] === '$' || name[0] === ':' ? name.substring(1) : name;
+    out[key] = valueToSql(args[name], intMode);
+  }
+  return out;
+}
+
+/** The client's `valueToSql`, plus rejection of values `libsql` cannot bind. */
+function valueToSql(value: InValue | undefined, intMode: IntMode): unknown {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) {
+        throw new RangeError('Only finite numbers (not Infinity or NaN) can be passed as arguments');
+      }
+      return value;
+    case 'bigint':
+      if (value < MIN_INT64 || value > MAX_INT64) {
+        throw new RangeError('bigint is too large to be represented as a 64-bit integer and passed as argument');
+      }
+      return value;
+    case 'boolean':
+      // libsql 0.5 aborts the process on a boolean.
+      return intMode === 'bigint' ? (value ? 1n : 0n) : intMode === 'string' ? (value ? '1' : '0') : value ? 1 : 0;
+    case 'undefined':
+      throw new TypeError('undefined cannot be passed as argument to the database');
+    default:
+      if (value === null || value instanceof Uint8Array) return value;
+      if (value instanceof ArrayBuffer) return Buffer.from(value);
+      if (value instanceof Date) return value.valueOf();
+      throw new PoolError(
+        'INVALID_ARGUMENT',
+        `Cannot bind ${describeValue(value)}: SQLite can only bind numbers, strings, bigints, booleans, Dates, ` +
+          'ArrayBuffers, Uint8Arrays and null',
+      );
+  }
+}
+
+function isPlainObject(value: object): value is Record<string, InValue> {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Reads the parameters of the first statement in `sql` the way SQLite numbers
+ * them: `?` takes the next index, `?NNN` index NNN, and each new `:name`,
+ * `@name` or `$name` the next index. Literals, quoted identifiers and comments
+ * are skipped. An overcount is harmless (see `normaliseArgs`), so the scan
+ * errs that way on anything unusual.
+ */
+export function scanParameters(sql: string): ParameterShape {
+  let count = 0;
+  let anonymous = false;
+  const names = new Set<string>();
+  const n = sql.length;
+  let i = 0;
+  while (i < n) {
+    const c = sql[i];
+    if (c === "'" || c === '"' || c === '`') {
+      i = skipQuoted(sql, i, c);
+    } else if (c === '[') {
+      const end = sql.indexOf(']', i + 1);
+      i = end === -1 ? n : end + 1;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i + 2);
+      i = end === -1 ? n : end + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end === -1 ? n : end + 2;
+    } else if (c === '?') {
+      let j = i + 1;
+      while (j < n && isDigit(sql.charCodeAt(j))) j++;
+      if (j === i + 1) {
+        anonymous = true;
+        count++;
+      } else {
+        count = Math.max(count, Number(sql.slice(i + 1, j)));
+      }
+      i = j;
+    } else if (c === ':' || c === '@' || c === '$') {
+      let j = i + 1;
+      while (j < n && isNameChar(sql.charCodeAt(j))) j++;
+      if (j > i + 1) {
+        const name = sql.slice(i, j);
+        if (!names.has(name)) {
+          names.add(name);
+          count++;
+        }
+      }
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  return { count, anonymous };
+}
+
+function skipQuoted(sql: string, start: number, quote: string): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    if (sql[i] === quote) {
+      if (sql[i + 1] !== quote) return i + 1;
+      i += 2; // a doubled quote is an escaped quote
+    } else {
+      i++;
+    }
+  }
+  return i;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function isNameChar(code: number): boolean {
+  return (
+    isDigit(code) ||
+    (code >= 65 && code <= 90) ||
+    (code >= 97 && code <= 122) ||
+    code === 95 ||
+    code > 127
+  );
+}

@@ -1,0 +1,46 @@
+import type { InArgs, IntMode, ResultSet } from '@libsql/client';
+
+/**
+ * A prepared statement owned by one `DriverConnection`. It must only ever be
+ * run on that connection; the pool guarantees this by keying its cache on the
+ * connection id.
+ */
+export interface DriverStatement {
+  readonly sql: string;
+  /** Releases what the statement holds (e.g. server-side stored SQL). */
+  dispose?(): void;
+}
+
+/** One physical connection. Calls are never concurrent: one lease at a time. */
+export interface DriverConnection {
+  /** Prepares `sql` for repeated use on this connection. Throws `LibsqlError` on bad SQL. */
+  prepare(sql: string): DriverStatement;
+  /** Runs a statement prepared by this connection; the result matches `@libsql/client`'s. */
+  execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet>;
+  /** Runs several `;`-separated statements without arguments or results. */
+  executeMultiple(sql: string): Promise<void>;
+  /** Whether a transaction is open (after a `BEGIN`, until `COMMIT`/`ROLLBACK`). */
+  inTransaction(): boolean;
+  /** Rolls back an open transaction. Throws if the connection cannot. */
+  rollback(): Promise<void>;
+  /**
+   * Set once an error showed that the connection can no longer be trusted
+   * (closed handle, I/O error, corruption); the pool retires it at checkin.
+   */
+  readonly brokenBy: unknown;
+  /** Releases the physical connection. Idempotent, never throws. */
+  close(): void;
+}
+
+/** Opens connections for one database. One driver per pool. */
+export interface Driver {
+  /** `"file"`, `"ws"` or `"http"`, as `@libsql/client`'s `protocol`. */
+  readonly protocol: string;
+  /**
+   * The most connections that make sense for this database, if it has a hard
+   * limit: an in-memory database exists only on the connection that opened it.
+   */
+  readonly maxConnections: number;
+  readonly intMode: IntMode;
+  connect(): Promise<DriverConnection>;
+}

@@ -1,0 +1,237 @@
+import type { InArgs, IntMode, ResultSet } from '@libsql/client';
+import { LibsqlError } from '@libsql/core/api';
+import type { Driver, DriverConnection, DriverStatement } from './driver';
+import { normaliseArgs, scanParameters, type ParameterShape } from './args';
+import { ResultSetImpl, mapSqliteError, rowFromSql } from './result';
+
+// `libsql` 0.5 ships better-sqlite3's typings, which declare methods it lacks
+// (bind, finalize, source) and type rows as unknown. This is what it really has.
+interface LibsqlStatement {
+  readonly reader: boolean;
+  raw(on: boolean): LibsqlStatement;
+  safeIntegers(on: boolean): LibsqlStatement;
+  columns(): Array<{ name: string; type: string | null }>;
+  all(args: unknown): unknown[][];
+  run(args: unknown): { changes: number; lastInsertRowid: number | bigint };
+}
+interface LibsqlDatabase {
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  prepare(sql: string): LibsqlStatement;
+  exec(sql: string): void;
+  close(): void;
+}
+interface LibsqlModule {
+  new (path: string, options: Record<string, unknown>): LibsqlDatabase;
+  SqliteError: new (...args: never[]) => Error;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Database = require('libsql') as LibsqlModule;
+
+export interface NativeDriverOptions {
+  /** What `libsql` opens: a path, or `file::memory:` for an in-memory database. */
+  path: string;
+  memory: boolean;
+  intMode: IntMode;
+  busyTimeoutMs: number;
+  wal: boolean;
+  authToken?: string;
+  encryptionKey?: string;
+}
+
+/** Errors after which a connection is not trusted again. */
+const FATAL_CODES = new Set(['SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM']);
+
+const DDL = /^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*(?:CREATE|ALTER|DROP)\b/i;
+
+/**
+ * `file:` and `:memory:` databases through `libsql`, with one real prepared
+ * statement per (connection, SQL). Every sharp edge of `libsql` 0.5 that
+ * `research/libsql-facts.md` §2 records is handled here:
+ * - readers always run with `raw().all()` and writers with `run()`: mixing
+ *   methods on one statement returns stale rows or leaves it mid-step;
+ * - arguments are normalised first (`args.ts`): some inputs abort the process,
+ *   and missing positional arguments would silently reuse old bindings;
+ * - `columns()` is cached per statement and the statement re-prepared after
+ *   DDL through this pool, since its metadata can go stale;
+ * - `close()` rolls back first and never reads `inTransaction` once closed.
+ */
+export class NativeDriver implements Driver {
+  readonly protocol = 'file';
+  readonly maxConnections: number;
+  readonly intMode: IntMode;
+  readonly #options: NativeDriverOptions;
+  /** Bumped by DDL on any connection, so every cached statement re-prepares once. */
+  schemaEpoch = 0;
+
+  constructor(options: NativeDriverOptions) {
+    this.#options = options;
+    this.intMode = options.intMode;
+    // An in-memory database exists only on the connection that opened it.
+    this.maxConnections = options.memory ? 1 : Number.POSITIVE_INFINITY;
+  }
+
+  async connect(): Promise<DriverConnection> {
+    const o = this.#options;
+    let db: LibsqlDatabase;
+    try {
+      db = new Database(o.path, {
+        timeout: o.busyTimeoutMs,
+        authToken: o.authToken,
+        encryptionKey: o.encryptionKey,
+      });
+    } catch (error) {
+      throw mapSqliteError(error, Database.SqliteError);
+    }
+    try {
+      if (!o.memory && o.wal) db.exec('PRAGMA journal_mode=WAL');
+    } catch (error) {
+      db.close();
+      throw mapSqliteError(error, Database.SqliteError);
+    }
+    return new NativeConnection(db, this);
+  }
+}
+
+class NativeStatement implements DriverStatement {
+  readonly sql: string;
+  readonly reader: boolean;
+  readonly ddl: boolean;
+  readonly shape: ParameterShape;
+  stmt: LibsqlStatement;
+  epoch: number;
+  columns: string[] | undefined;
+  columnTypes: string[] | undefined;
+
+  constructor(sql: string, stmt: LibsqlStatement, epoch: number) {
+    this.sql = sql;
+    this.stmt = stmt;
+    this.epoch = epoch;
+    this.reader = stmt.reader;
+    this.ddl = !this.reader && DDL.test(sql);
+    this.shape = scanParameters(sql);
+    configure(stmt, this.reader);
+  }
+
+  readColumns(): void {
+    const columns = this.stmt.columns();
+    this.columns = columns.map((c) => c.name);
+    this.columnTypes = columns.map((c) => c.type ?? '');
+  }
+}
+
+function configure(stmt: LibsqlStatement, reader: boolean): void {
+  stmt.safeIntegers(true);
+  if (reader) stmt.raw(true);
+}
+
+class NativeConnection implements DriverConnection {
+  readonly #db: LibsqlDatabase;
+  readonly #driver: NativeDriver;
+  #open = true;
+  brokenBy: unknown = undefined;
+
+  constructor(db: LibsqlDatabase, driver: NativeDriver) {
+    this.#db = db;
+    this.#driver = driver;
+  }
+
+  prepare(sql: string): NativeStatement {
+    if (typeof sql !== 'string') {
+      throw new TypeError(`SQL must be a string, got ${sql === null ? 'null' : typeof sql}`);
+    }
+    return new NativeStatement(sql, this.#guard(() => this.#db.prepare(sql)), this.#driver.schemaEpoch);
+  }
+
+  async execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
+    const st = statement as NativeStatement;
+    const intMode = this.#driver.intMode;
+    const bound = normaliseArgs(args, intMode, st.shape);
+    this.#checkOpen();
+    if (st.epoch !== this.#driver.schemaEpoch) this.#reprepare(st);
+    // No closure per call: this is the hot path the statement cache exists for.
+    let raw: unknown[][];
+    let info: { changes: number; lastInsertRowid: number | bigint };
+    try {
+      if (!st.reader) {
+        info = st.stmt.run(bound);
+        if (st.ddl) this.#driver.schemaEpoch++;
+        return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
+      }
+      raw = st.stmt.all(bound);
+      if (st.columns === undefined || (raw.length > 0 && raw[0]!.length !== st.columns.length)) {
+        st.readColumns();
+      }
+    } catch (error) {
+      throw this.#fail(error);
+    }
+    const columns = st.columns!;
+    const rows = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) rows[i] = rowFromSql(raw[i]!, columns, intMode);
+    return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), rows, 0, undefined);
+  }
+
+  async executeMultiple(sql: string): Promise<void> {
+    try {
+      this.#guard(() => this.#db.exec(sql));
+    } finally {
+      // Whatever it ran may have changed the schema.
+      this.#driver.schemaEpoch++;
+    }
+  }
+
+  inTransaction(): boolean {
+    return this.#open && this.#db.open && this.#db.inTransaction;
+  }
+
+  async rollback(): Promise<void> {
+    this.#guard(() => this.#db.exec('ROLLBACK'));
+  }
+
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    try {
+      // `close()` keeps the native connection (and its locks) alive until every
+      // statement object is garbage-collected, so end the transaction first.
+      if (this.#db.open && this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    } catch {
+      // the connection is going away either way
+    }
+    try {
+      this.#db.close();
+    } catch {
+      // nothing useful to do while tearing down
+    }
+  }
+
+  #reprepare(st: NativeStatement): void {
+    st.stmt = this.#guard(() => this.#db.prepare(st.sql));
+    configure(st.stmt, st.reader);
+    st.epoch = this.#driver.schemaEpoch;
+    st.columns = undefined;
+    st.columnTypes = undefined;
+  }
+
+  #guard<T>(fn: () => T): T {
+    this.#checkOpen();
+    try {
+      return fn();
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  #checkOpen(): void {
+    if (!this.#open) {
+      throw new LibsqlError('The connection was closed while this operation was in flight', 'CLIENT_CLOSED');
+    }
+  }
+
+  /** Maps a driver error to the client's, remembering it if the connection is done for. */
+  #fail(error: unknown): unknown {
+    const mapped = mapSqliteError(error, Database.SqliteError);
+    if (!(mapped instanceof LibsqlError) || FATAL_CODES.has(mapped.code)) this.brokenBy = mapped;
+    return mapped;
+  }
+}

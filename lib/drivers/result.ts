@@ -1,0 +1,67 @@
+import { Buffer } from 'node:buffer';
+import { LibsqlError } from '@libsql/core/api';
+import type { IntMode, Row } from '@libsql/client';
+import { ResultSetImpl } from '@libsql/core/util';
+
+// The row and error shapes below are `@libsql/client` 0.18's (`sqlite3.js`),
+// reproduced value for value so that a user switching from `client.execute`
+// sees the same results; `__tests__/native-conformance.test.ts` compares them.
+
+export { ResultSetImpl };
+
+const MIN_SAFE = -9007199254740991n;
+const MAX_SAFE = 9007199254740991n;
+
+/** Builds the client's row: indexed and named, non-enumerable `length`. */
+export function rowFromSql(sqlRow: unknown[], columns: string[], intMode: IntMode): Row {
+  const row = {};
+  Object.defineProperty(row, 'length', { value: sqlRow.length });
+  for (let i = 0; i < sqlRow.length; ++i) {
+    const value = valueFromSql(sqlRow[i], intMode);
+    Object.defineProperty(row, i, { value });
+    const column = columns[i]!;
+    if (!Object.hasOwn(row, column)) {
+      Object.defineProperty(row, column, { value, enumerable: true, configurable: true, writable: true });
+    }
+  }
+  return row as Row;
+}
+
+function valueFromSql(value: unknown, intMode: IntMode): unknown {
+  if (typeof value === 'bigint') {
+    if (intMode === 'number') {
+      if (value < MIN_SAFE || value > MAX_SAFE) {
+        throw new RangeError('Received integer which cannot be safely represented as a JavaScript number');
+      }
+      return Number(value);
+    }
+    return intMode === 'bigint' ? value : '' + value;
+  }
+  if (value instanceof Buffer) return value.buffer;
+  return value;
+}
+
+/** SQLite's base result codes, by number. */
+const BASE_CODES: Record<number, string> = {
+  1: 'SQLITE_ERROR', 2: 'SQLITE_INTERNAL', 3: 'SQLITE_PERM', 4: 'SQLITE_ABORT', 5: 'SQLITE_BUSY',
+  6: 'SQLITE_LOCKED', 7: 'SQLITE_NOMEM', 8: 'SQLITE_READONLY', 9: 'SQLITE_INTERRUPT', 10: 'SQLITE_IOERR',
+  11: 'SQLITE_CORRUPT', 12: 'SQLITE_NOTFOUND', 13: 'SQLITE_FULL', 14: 'SQLITE_CANTOPEN',
+  15: 'SQLITE_PROTOCOL', 16: 'SQLITE_EMPTY', 17: 'SQLITE_SCHEMA', 18: 'SQLITE_TOOBIG',
+  19: 'SQLITE_CONSTRAINT', 20: 'SQLITE_MISMATCH', 21: 'SQLITE_MISUSE', 22: 'SQLITE_NOLFS',
+  23: 'SQLITE_AUTH', 24: 'SQLITE_FORMAT', 25: 'SQLITE_RANGE', 26: 'SQLITE_NOTADB', 27: 'SQLITE_NOTICE',
+  28: 'SQLITE_WARNING',
+};
+
+interface SqliteErrorLike extends Error {
+  code: string;
+  rawCode?: number;
+}
+
+/** `libsql`'s `SqliteError` becomes the client's `LibsqlError`; anything else passes through. */
+export function mapSqliteError(error: unknown, SqliteError: new (...args: never[]) => Error): unknown {
+  if (!(error instanceof SqliteError)) return error;
+  const e = error as SqliteErrorLike;
+  const base =
+    e.rawCode === undefined ? 'SQLITE_UNKNOWN' : BASE_CODES[e.rawCode & 0xff] ?? `SQLITE_UNKNOWN_${e.rawCode & 0xff}`;
+  return new LibsqlError(e.message, base, e.code, e.rawCode, e);
+}

@@ -1,0 +1,63 @@
+/**
+ * Every condition the pool itself reports. SQL errors are not here: they reach
+ * the caller as the `LibsqlError` that `@libsql/client` would have thrown.
+ */
+export type PoolErrorCode =
+  /** A `PoolConfig` field is missing, of the wrong type or out of range. The message names it. */
+  | 'INVALID_CONFIG'
+  /** A statement argument that the driver cannot bind safely (it would abort the process). */
+  | 'INVALID_ARGUMENT'
+  /** No connection became free within the acquire timeout. */
+  | 'ACQUIRE_TIMEOUT'
+  /** The `AbortSignal` passed to `acquire()` fired first. */
+  | 'ACQUIRE_ABORTED'
+  /** `maxWaiters` callers are already queued. */
+  | 'POOL_EXHAUSTED'
+  /** The pool is closing or closed. */
+  | 'POOL_CLOSED'
+  /** The lease was released (or destroyed) and can no longer be used. */
+  | 'LEASE_RELEASED'
+  /** A physical connection could not be opened. `cause` holds the driver's error. */
+  | 'CONNECT_FAILED';
+
+/**
+ * The one error class the pool throws. Match on `code`, never on the message;
+ * the underlying error, when there is one, is `cause`.
+ */
+export class PoolError extends Error {
+  readonly code: PoolErrorCode;
+
+  constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PoolError';
+    this.code = code;
+  }
+}
+
+export function isPoolError(error: unknown, code?: PoolErrorCode): error is PoolError {
+  return error instanceof PoolError && (code === undefined || error.code === code);
+}
+
+/** `` `0` (number)`` style rendering of a bad value for error messages. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
+  if (typeof value === 'bigint') return `${value}n (bigint)`;
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'object') return `${Object.prototype.toString.call(value)} (object)`;
+  if (typeof value === 'function') return 'a function';
+  return `${String(value)} (${typeof value})`;
+}
+
+/**
+ * Reports an error that has no caller to reject, such as a throwing event
+ * listener or eviction hook. It must neither vanish nor crash the process, so it
+ * becomes a process warning (visible on stderr, observable via
+ * `process.on('warning')`).
+ */
+export function reportError(error: unknown, where: string): void {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const warning = new Error(`libsql-pool: ${where} threw: ${cause.message}`, { cause });
+  warning.name = 'LibsqlPoolWarning';
+  process.emitWarning(warning);
+}

@@ -1,0 +1,87 @@
+import type { EventEmitter } from 'eventemitter3';
+
+/** Identifies one physical connection; unique across the process, never reused. */
+export type ConnectionId = number;
+
+/** The seed's single cleanup callback, run when a connection closes. */
+export type ConnectionCleanupCallback = (connectionId: ConnectionId) => void;
+
+/** Why a physical connection was retired. */
+export type CloseReason =
+  | 'idle'
+  | 'lifetime'
+  | 'maxUses'
+  | 'error'
+  | 'unhealthy'
+  | 'destroyed'
+  | 'shrink'
+  | 'poolClosed';
+
+export interface ConnectionInfo {
+  readonly connectionId: ConnectionId;
+  /** `Date.now()` when the connection was opened. */
+  readonly createdAt: number;
+  /** Checkouts so far, including the current one. */
+  readonly uses: number;
+}
+
+export type CheckoutEvent = ConnectionInfo & { readonly waitedMs: number };
+export type CheckinEvent = ConnectionInfo & { readonly heldMs: number };
+export type CloseEvent = ConnectionInfo & { readonly reason: CloseReason; readonly error?: unknown };
+export interface ListenerErrorEvent {
+  readonly event: string;
+  readonly error: unknown;
+}
+
+/**
+ * The pool's events. `create` and `close` pair up exactly once per physical
+ * connection; `checkout` and `checkin` pair up once per lease.
+ */
+export interface PoolEvents {
+  /** A physical connection is open and initialised. */
+  create: [info: ConnectionInfo];
+  /** A lease was handed to a caller. */
+  checkout: [info: CheckoutEvent];
+  /** A lease came back; the connection's statements stay cached. */
+  checkin: [info: CheckinEvent];
+  /** A physical connection was retired; its statements are already evicted. */
+  close: [info: CloseEvent];
+  /** A listener of another event threw. The pool carried on. */
+  listenerError: [info: ListenerErrorEvent];
+}
+
+interface ListenerRecord {
+  fn: (...args: unknown[]) => void;
+  context: unknown;
+  once: boolean;
+}
+
+/**
+ * Emits like eventemitter3 does, but runs every listener even if an earlier one
+ * throws, and hands each failure to `onError`. eventemitter3's own `emit` has
+ * no try/catch: one throwing listener would skip the rest and unwind into the
+ * pool mid-transition.
+ *
+ * This reads eventemitter3's listener table (`_events`), whose shape has been
+ * stable since 1.x: one `{ fn, context, once }` record or an array of them.
+ */
+export function emitIsolated(
+  emitter: EventEmitter,
+  event: string,
+  payload: unknown,
+  onError: (error: unknown) => void,
+): void {
+  const table = (emitter as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })
+    ._events;
+  const raw = table[event];
+  if (raw === undefined) return;
+  const records = Array.isArray(raw) ? raw.slice() : [raw];
+  for (const record of records) {
+    if (record.once) emitter.removeListener(event, record.fn, record.context, true);
+    try {
+      record.fn.call(record.context, payload);
+    } catch (error) {
+      onError(error);
+    }
+  }
+}

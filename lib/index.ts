@@ -1,0 +1,24 @@
+export { AdaptiveConnectionPool, createPool } from './pool';
+export type { AcquireOptions, CloseOptions } from './pool';
+export { PooledConnection } from './pooled-connection';
+export type { BatchStatement } from './pooled-connection';
+export { PreparedStatementCache } from './statement-cache';
+export type { CacheEntry, CacheStats, EvictionReason, StatementCacheOptions } from './statement-cache';
+export { StatementCacheSubscriber } from './statement-cache-subscriber';
+export { PoolError, isPoolError } from './errors';
+export type { PoolErrorCode } from './errors';
+export type { PoolConfig, ResolvedConfig } from './config';
+export type {
+  CheckinEvent,
+  CheckoutEvent,
+  CloseEvent,
+  CloseReason,
+  ConnectionCleanupCallback,
+  ConnectionId,
+  ConnectionInfo,
+  ListenerErrorEvent,
+  PoolEvents,
+} from './events';
+export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
+export { LibsqlError, LibsqlBatchError } from '@libsql/core/api';
+export type { InArgs, InStatement, InValue, IntMode, ResultSet, Row, TransactionMode, Value } from '@libsql/client';

@@ -1,0 +1,592 @@
+import { EventEmitter } from 'eventemitter3';
+import pLimit from 'p-limit';
+import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
+import { transactionModeToBegin } from '@libsql/core/util';
+import { resolveConfig, type PoolConfig, type ResolvedConfig } from './config';
+import { PoolError, reportError } from './errors';
+import {
+  emitIsolated,
+  type CloseReason,
+  type ConnectionCleanupCallback,
+  type ConnectionId,
+  type ConnectionInfo,
+  type PoolEvents,
+} from './events';
+import { NativeDriver } from './drivers/native';
+import type { Driver, DriverConnection, DriverStatement } from './drivers/driver';
+import { PooledConnection, revokeLease, type BatchStatement, type LeaseEnd } from './pooled-connection';
+import type { PreparedStatementCache } from './statement-cache';
+import { PoolStatsRecorder, type PoolStats } from './stats';
+
+export interface AcquireOptions {
+  /** Aborts the wait with `ACQUIRE_ABORTED`. */
+  signal?: AbortSignal;
+  /** Overrides `acquireTimeoutMs` for this call. */
+  timeoutMs?: number;
+}
+
+export interface CloseOptions {
+  /** How long to wait for leases before closing their connections. @default config.closeTimeoutMs */
+  timeoutMs?: number;
+}
+
+/** One physical connection and what the pool knows of it. */
+interface Slot {
+  readonly id: ConnectionId;
+  readonly connection: DriverConnection;
+  readonly createdAt: number;
+  uses: number;
+  /** `resetting`: back from a lease, rolling back a transaction it left open. */
+  state: 'idle' | 'active' | 'resetting' | 'closed';
+  lease: PooledConnection | null;
+  leasedAt: number;
+  idleSince: number;
+}
+
+interface Waiter {
+  readonly resolve: (lease: PooledConnection) => void;
+  readonly reject: (error: unknown) => void;
+  readonly enqueuedAt: number;
+  settled: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+let nextConnectionId = 1;
+
+/** Process-wide, so a cache shared by several pools never confuses their connections. */
+function newConnectionId(): ConnectionId {
+  return nextConnectionId++;
+}
+
+/** How long the pool waits before refilling `min` after a failed connect. */
+const REFILL_RETRY_MS = 1_000;
+
+/**
+ * A pool of libSQL connections that reuses each one, with its prepared
+ * statements, until it is retired.
+ *
+ * All state changes end in `#pump()`, the only place that pairs waiters with
+ * idle connections and decides to open new ones. Events are emitted after the
+ * state change they report is complete, so a listener may call back into the
+ * pool, and a listener that throws changes nothing.
+ */
+export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
+  readonly config: ResolvedConfig;
+  readonly #driver: Driver;
+  readonly #cache: PreparedStatementCache<DriverStatement> | false;
+  readonly #connectLimit = pLimit(4);
+  readonly #stats = new PoolStatsRecorder();
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  readonly #all = new Set<Slot>();
+  /** A stack: the most recently returned connection is reused first, so cold ones age out. */
+  readonly #idle: Slot[] = [];
+  #waiters: Waiter[] = [];
+  #waitersHead = 0;
+  #waiting = 0;
+  #creating = 0;
+  #pumping = false;
+  #pumpAgain = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #refillTimer: ReturnType<typeof setTimeout> | undefined;
+  #refillBlockedUntil = 0;
+  #lastCreateError: unknown;
+  #cleanupCallback: ConnectionCleanupCallback | undefined;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(config: PoolConfig) {
+    super();
+    this.config = resolveConfig(config);
+    const c = this.config;
+    this.#driver = new NativeDriver({
+      path: c.path,
+      memory: c.memory,
+      intMode: c.intMode,
+      busyTimeoutMs: c.busyTimeoutMs,
+      wal: c.wal,
+      authToken: c.authToken,
+      encryptionKey: c.encryptionKey,
+    });
+    this.#cache = c.statementCache as PreparedStatementCache<DriverStatement> | false;
+  }
+
+  /** The statement cache this pool fills and evicts, or `false`. */
+  get statementCache(): PreparedStatementCache<DriverStatement> | false {
+    return this.#cache;
+  }
+
+  /**
+   * Opens `min` connections (at least one, so a bad URL fails here rather than
+   * on first use). Rejects with `CONNECT_FAILED` carrying the driver's error.
+   */
+  async warmUp(): Promise<void> {
+    this.#checkOpen();
+    const wanted = Math.min(Math.max(this.config.min, 1), this.config.max);
+    const opening: Promise<void>[] = [];
+    for (let n = this.#all.size + this.#creating; n < wanted; n++) opening.push(this.#create());
+    const results = await Promise.allSettled(opening);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * Borrows a connection: an idle one at once, else a new one if below `max`,
+   * else the first to come back. Waiters are served in arrival order.
+   */
+  acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
+    if (this.#state !== 'open') return Promise.reject(this.#closedError());
+    const { signal } = options;
+    if (signal?.aborted) {
+      return Promise.reject(new PoolError('ACQUIRE_ABORTED', 'acquire() was aborted', { cause: signal.reason }));
+    }
+    const timeoutMs = options.timeoutMs ?? this.config.acquireTimeoutMs;
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(
+        new PoolError('INVALID_ARGUMENT', `Expected \`timeoutMs\` to be a number >= 0, got ${String(timeoutMs)}`),
+      );
+    }
+    const enqueuedAt = performance.now();
+    if (this.#waiting === 0 && this.#idle.length > 0) {
+      return Promise.resolve(this.#checkout(this.#idle.pop()!, enqueuedAt));
+    }
+    if (this.#waiting >= this.config.maxWaiters) {
+      this.#stats.totals.exhausted++;
+      return Promise.reject(
+        new PoolError('POOL_EXHAUSTED', `${this.#waiting} callers are already waiting (maxWaiters)`),
+      );
+    }
+    return new Promise<PooledConnection>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, enqueuedAt, settled: false, timer: undefined, signal, onAbort: undefined };
+      if (Number.isFinite(timeoutMs)) {
+        waiter.timer = setTimeout(() => this.#onAcquireTimeout(waiter, timeoutMs), timeoutMs);
+        waiter.timer.unref?.();
+      }
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.#settleWaiter(waiter);
+          this.#stats.totals.aborted++;
+          reject(new PoolError('ACQUIRE_ABORTED', 'acquire() was aborted', { cause: signal.reason }));
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.#waiters.push(waiter);
+      this.#waiting++;
+      this.#pump();
+    });
+  }
+
+  /** Runs `fn` with a connection and always gives it back. */
+  async use<T>(fn: (connection: PooledConnection) => Promise<T> | T): Promise<T> {
+    const lease = await this.acquire();
+    try {
+      return await fn(lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** `client.execute` on a pooled connection. */
+  async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
+    const lease = await this.acquire();
+    try {
+      return await lease.execute(stmtOrSql, args);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** `client.batch` on a pooled connection: all statements or none. */
+  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
+    return this.use((lease) => lease.batch(stmts, mode));
+  }
+
+  /**
+   * Runs `fn` inside `BEGIN <mode>` on one connection: commits when it
+   * resolves, rolls back when it throws, and releases the connection either way.
+   */
+  async transaction<T>(fn: (tx: PooledConnection) => Promise<T> | T, mode: TransactionMode = 'write'): Promise<T> {
+    const begin = transactionModeToBegin(mode);
+    return this.use(async (lease) => {
+      await lease.execute(begin);
+      let result: T;
+      try {
+        result = await fn(lease);
+      } catch (error) {
+        // A failed ROLLBACK must not hide why we rolled back; checkin retries it
+        // and closes the connection if it still cannot.
+        if (!lease.released && lease.inTransaction()) await lease.execute('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      if (lease.inTransaction()) await lease.execute('COMMIT');
+      return result;
+    });
+  }
+
+  /** Seed API: one callback run with the id of each connection that closes. */
+  setCleanupCallback(callback: ConnectionCleanupCallback): void {
+    if (typeof callback !== 'function') {
+      throw new PoolError('INVALID_ARGUMENT', 'setCleanupCallback expects a function');
+    }
+    this.#cleanupCallback = callback;
+  }
+
+  /** Seed API: stops calling the cleanup callback. */
+  removeCleanupCallback(): void {
+    this.#cleanupCallback = undefined;
+  }
+
+  stats(): PoolStats {
+    let active = 0;
+    for (const slot of this.#all) if (slot.state !== 'idle') active++;
+    return this.#stats.snapshot({
+      size: this.#all.size,
+      idle: this.#idle.length,
+      active,
+      waiting: this.#waiting,
+      pending: this.#creating,
+      min: this.config.min,
+      max: this.config.max,
+      target: this.config.max,
+      statementCache: this.#cache === false ? undefined : this.#cache.stats(),
+    });
+  }
+
+  /**
+   * Stops admitting callers, rejects waiters with `POOL_CLOSED`, waits up to
+   * `timeoutMs` for leases to come back, then closes what is left. Calling it
+   * again returns the same promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs ?? this.config.closeTimeoutMs);
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- scheduling -------------------------------------------------------
+
+  /** The one scheduler: every state change ends here. Re-entrant calls fold into one more pass. */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        this.#schedule();
+      } while (this.#pumpAgain);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #schedule(): void {
+    while (this.#waiting > 0 && this.#idle.length > 0) {
+      const waiter = this.#nextWaiter();
+      this.#settleWaiter(waiter);
+      waiter.resolve(this.#checkout(this.#idle.pop()!, waiter.enqueuedAt));
+    }
+    if (this.#state !== 'open') {
+      for (const slot of this.#idle.slice()) this.#retire(slot, 'poolClosed');
+      if (this.#all.size === 0 && this.#creating === 0) this.#drained?.();
+      return;
+    }
+    const { min, max } = this.config;
+    const cap = Math.min(max, this.#driver.maxConnections);
+    let open = this.#all.size + this.#creating;
+    // One new connection per waiter not already covered by one being opened.
+    for (let short = this.#waiting - this.#creating; short > 0 && open < cap; short--, open++) {
+      this.#create().catch(() => undefined);
+    }
+    if (performance.now() >= this.#refillBlockedUntil) {
+      for (; open < min; open++) this.#create().catch(() => undefined);
+    }
+  }
+
+  #nextWaiter(): Waiter {
+    // Settled waiters stay in the array until reached; `#waiting` counts live ones.
+    for (;;) {
+      const waiter = this.#waiters[this.#waitersHead++]!;
+      if (this.#waitersHead > 1024 && this.#waitersHead * 2 > this.#waiters.length) {
+        this.#waiters = this.#waiters.slice(this.#waitersHead);
+        this.#waitersHead = 0;
+      }
+      if (!waiter.settled) return waiter;
+    }
+  }
+
+  #settleWaiter(waiter: Waiter): void {
+    waiter.settled = true;
+    this.#waiting--;
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+  }
+
+  #onAcquireTimeout(waiter: Waiter, timeoutMs: number): void {
+    if (waiter.settled) return;
+    waiter.timer = undefined;
+    this.#settleWaiter(waiter);
+    this.#stats.totals.timeouts++;
+    const s = this.stats();
+    waiter.reject(
+      new PoolError(
+        'ACQUIRE_TIMEOUT',
+        `No connection became free within ${timeoutMs} ms (size ${s.size}/${s.max}, ${s.active} in use, ` +
+          `${s.waiting} waiting, ${s.pending} opening)`,
+        { cause: this.#lastCreateError },
+      ),
+    );
+  }
+
+  // ---- connection lifecycle ---------------------------------------------
+
+  async #create(): Promise<void> {
+    this.#creating++;
+    let connection: DriverConnection;
+    try {
+      connection = await this.#connectLimit(() => this.#driver.connect());
+    } catch (error) {
+      this.#creating--;
+      this.#onCreateFailed(error);
+      throw new PoolError('CONNECT_FAILED', `Could not open ${this.config.url}: ${(error as Error)?.message}`, {
+        cause: error,
+      });
+    }
+    this.#creating--;
+    this.#lastCreateError = undefined;
+    const now = performance.now();
+    const slot: Slot = {
+      id: newConnectionId(),
+      connection,
+      createdAt: Date.now(),
+      uses: 0,
+      state: 'idle',
+      lease: null,
+      leasedAt: now,
+      idleSince: now,
+    };
+    this.#all.add(slot);
+    this.#stats.totals.created++;
+    this.#emit('create', info(slot));
+    if (this.#state !== 'open') {
+      this.#retire(slot, 'poolClosed');
+    } else if (slot.state === 'idle') {
+      this.#makeIdle(slot);
+    }
+    this.#pump();
+  }
+
+  #onCreateFailed(error: unknown): void {
+    this.#stats.totals.createErrors++;
+    this.#lastCreateError = error;
+    this.#refillBlockedUntil = performance.now() + REFILL_RETRY_MS;
+    if (this.#refillTimer === undefined && this.#state === 'open') {
+      this.#refillTimer = setTimeout(() => {
+        this.#refillTimer = undefined;
+        this.#pump();
+      }, REFILL_RETRY_MS);
+      this.#refillTimer.unref?.();
+    }
+    // With nothing open and nothing opening, no waiter can be served: fail them
+    // now with the cause rather than let each one time out.
+    if (this.#all.size === 0 && this.#creating === 0) {
+      while (this.#waiting > 0) {
+        const waiter = this.#nextWaiter();
+        this.#settleWaiter(waiter);
+        waiter.reject(
+          new PoolError('CONNECT_FAILED', `Could not open ${this.config.url}: ${(error as Error)?.message}`, {
+            cause: error,
+          }),
+        );
+      }
+    }
+    this.#pump();
+  }
+
+  #checkout(slot: Slot, enqueuedAt: number): PooledConnection {
+    const now = performance.now();
+    slot.state = 'active';
+    slot.uses++;
+    slot.leasedAt = now;
+    const lease = new PooledConnection({
+      connectionId: slot.id,
+      connection: slot.connection,
+      cache: this.#cache,
+      end: (l, how) => this.#checkin(slot, l, how),
+    });
+    slot.lease = lease;
+    const waitedMs = now - enqueuedAt;
+    this.#stats.recordCheckout(waitedMs);
+    if (this.#has('checkout')) this.#emit('checkout', { ...info(slot), waitedMs });
+    return lease;
+  }
+
+  #checkin(slot: Slot, lease: PooledConnection, how: LeaseEnd): void {
+    if (slot.lease !== lease || slot.state !== 'active') return;
+    slot.lease = null;
+    this.#stats.totals.released++;
+    const heldMs = performance.now() - slot.leasedAt;
+    if (!how.destroy && slot.connection.brokenBy === undefined && slot.connection.inTransaction()) {
+      // A connection must never reach the next caller inside this one's transaction.
+      slot.state = 'resetting';
+      slot.connection.rollback().then(
+        () => this.#afterCheckin(slot, heldMs, how),
+        (error) => this.#afterCheckin(slot, heldMs, { destroy: true, error }, 'error'),
+      );
+      return;
+    }
+    this.#afterCheckin(slot, heldMs, how);
+  }
+
+  #afterCheckin(slot: Slot, heldMs: number, how: LeaseEnd, failure?: CloseReason): void {
+    if (slot.state === 'closed') return; // force-closed by pool.close() while resetting
+    if (this.#has('checkin')) this.#emit('checkin', { ...info(slot), heldMs });
+    if (how.destroy) {
+      this.#retire(slot, failure ?? 'destroyed', how.error);
+    } else if (this.#state !== 'open') {
+      this.#retire(slot, 'poolClosed');
+    } else if (slot.connection.brokenBy !== undefined) {
+      this.#retire(slot, 'error', slot.connection.brokenBy);
+    } else if (slot.uses >= this.config.maxUses) {
+      this.#retire(slot, 'maxUses');
+    } else {
+      slot.state = 'idle';
+      this.#makeIdle(slot);
+    }
+    this.#pump();
+  }
+
+  #makeIdle(slot: Slot): void {
+    slot.idleSince = performance.now();
+    this.#idle.push(slot);
+    this.#armIdleTimer(this.config.idleTimeoutMs);
+  }
+
+  /** One timer for all idle connections, armed only when something could expire. */
+  #armIdleTimer(delayMs: number): void {
+    if (this.#idleTimer !== undefined || !Number.isFinite(delayMs) || this.#all.size <= this.config.min) return;
+    this.#idleTimer = setTimeout(() => this.#reapIdle(), delayMs);
+    this.#idleTimer.unref?.();
+  }
+
+  #reapIdle(): void {
+    this.#idleTimer = undefined;
+    const now = performance.now();
+    const timeout = this.config.idleTimeoutMs;
+    // The bottom of the stack has been idle longest.
+    while (this.#idle.length > 0 && this.#all.size > this.config.min) {
+      const oldest = this.#idle[0]!;
+      if (now - oldest.idleSince < timeout) break;
+      this.#retire(oldest, 'idle');
+    }
+    if (this.#idle.length > 0) {
+      this.#armIdleTimer(Math.max(1, timeout - (now - this.#idle[0]!.idleSince)));
+    }
+    this.#pump();
+  }
+
+  /**
+   * Retires a connection in the seed's drop order: (1) free its slot, (2)
+   * count it, (3) evict its statements and tell listeners and the cleanup
+   * callback, (4) close the native connection. The pool's own cache is
+   * cleared here, not by a listener, so `removeAllListeners()` cannot break it.
+   */
+  #retire(slot: Slot, reason: CloseReason, error?: unknown): void {
+    if (slot.state === 'closed') return;
+    const wasLeased = slot.lease;
+    slot.state = 'closed';
+    slot.lease = null;
+    this.#all.delete(slot);
+    const at = this.#idle.indexOf(slot);
+    if (at !== -1) this.#idle.splice(at, 1);
+    wasLeased?.[revokeLease]();
+    this.#stats.recordClose(reason);
+    if (this.#cache !== false) this.#cache.clearConnection(slot.id);
+    this.#emit('close', error === undefined ? { ...info(slot), reason } : { ...info(slot), reason, error });
+    const callback = this.#cleanupCallback;
+    if (callback !== undefined) {
+      try {
+        callback(slot.id);
+      } catch (err) {
+        this.#listenerFailed('cleanupCallback', err);
+      }
+    }
+    slot.connection.close();
+    this.#pump();
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    this.#state = 'closing';
+    while (this.#waiting > 0) {
+      const waiter = this.#nextWaiter();
+      this.#settleWaiter(waiter);
+      waiter.reject(this.#closedError());
+    }
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#refillTimer);
+    this.#idleTimer = this.#refillTimer = undefined;
+    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#pump();
+    if (this.#all.size > 0 || this.#creating > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref?.();
+      });
+      await Promise.race([drained, timedOut]);
+      clearTimeout(timer);
+      for (const slot of [...this.#all]) this.#retire(slot, 'poolClosed');
+    }
+    this.#state = 'closed';
+    this.#waiters = [];
+    this.#waitersHead = 0;
+  }
+
+  // ---- events -----------------------------------------------------------
+
+  #has(event: keyof PoolEvents): boolean {
+    return this.listenerCount(event) > 0;
+  }
+
+  #emit<E extends keyof PoolEvents>(event: E, payload: PoolEvents[E][0]): void {
+    emitIsolated(this as unknown as EventEmitter, event, payload, (error) => this.#listenerFailed(event, error));
+  }
+
+  #listenerFailed(event: string, error: unknown): void {
+    if (event !== 'listenerError' && this.#has('listenerError')) {
+      this.#emit('listenerError', { event, error });
+    } else {
+      reportError(error, `a '${event}' listener`);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#state !== 'open') throw this.#closedError();
+  }
+
+  #closedError(): PoolError {
+    return new PoolError('POOL_CLOSED', 'The pool is closed');
+  }
+}
+
+function info(slot: Slot): ConnectionInfo {
+  return { connectionId: slot.id, createdAt: slot.createdAt, uses: slot.uses };
+}
+
+/** Validates `config`, opens `min` connections (at least one) and resolves with the pool. */
+export async function createPool(config: PoolConfig): Promise<AdaptiveConnectionPool> {
+  const pool = new AdaptiveConnectionPool(config);
+  try {
+    await pool.warmUp();
+  } catch (error) {
+    await pool.close({ timeoutMs: 0 });
+    throw error;
+  }
+  return pool;
+}

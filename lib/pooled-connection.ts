@@ -1,0 +1,171 @@
+import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
+import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
+import { transactionModeToBegin } from '@libsql/core/util';
+import { PoolError, describeValue } from './errors';
+import type { ConnectionId } from './events';
+import type { DriverConnection, DriverStatement } from './drivers/driver';
+import type { PreparedStatementCache } from './statement-cache';
+
+/** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
+export type BatchStatement = InStatement | [string, InArgs?];
+
+/** How a lease ended, as the pool learns it. @internal */
+export type LeaseEnd = { destroy: false } | { destroy: true; error: unknown };
+
+/** What the pool hands a new lease. @internal */
+export interface LeaseInit {
+  readonly connectionId: ConnectionId;
+  readonly connection: DriverConnection;
+  readonly cache: PreparedStatementCache<DriverStatement> | false;
+  readonly end: (lease: PooledConnection, how: LeaseEnd) => void;
+}
+
+/** Lets the pool end a lease it had to close under its holder. @internal */
+export const revokeLease = Symbol('revokeLease');
+
+/**
+ * A connection lent to one caller. Return it with `release()` (or `await
+ * using`); after that every call throws `PoolError` `LEASE_RELEASED`, so a
+ * handle kept by mistake can never reach a connection that another caller holds.
+ */
+export class PooledConnection {
+  /** The physical connection's id, unique in the process. */
+  readonly connectionId: ConnectionId;
+  #connection: DriverConnection | null;
+  readonly #cache: PreparedStatementCache<DriverStatement> | false;
+  readonly #end: LeaseInit['end'];
+  #revoked = false;
+
+  /** @internal Leases come from `pool.acquire()`. */
+  constructor(init: LeaseInit) {
+    this.connectionId = init.connectionId;
+    this.#connection = init.connection;
+    this.#cache = init.cache;
+    this.#end = init.end;
+  }
+
+  /** Whether the lease has been released, destroyed or revoked by `pool.close()`. */
+  get released(): boolean {
+    return this.#connection === null;
+  }
+
+  /** Runs one statement, as `client.execute` does, on a statement prepared once per connection. */
+  execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
+    const connection = this.#connection;
+    if (connection === null) return Promise.reject(this.#releasedError());
+    try {
+      let sql: string;
+      let bound: InArgs | undefined;
+      if (typeof stmtOrSql === 'string') {
+        sql = stmtOrSql;
+        bound = args;
+      } else if (typeof stmtOrSql === 'object' && stmtOrSql !== null && typeof stmtOrSql.sql === 'string') {
+        sql = stmtOrSql.sql;
+        bound = stmtOrSql.args;
+      } else {
+        throw new PoolError(
+          'INVALID_ARGUMENT',
+          `Expected a SQL string or { sql, args }, got ${describeValue(stmtOrSql)}`,
+        );
+      }
+      const cache = this.#cache;
+      const statement =
+        cache === false
+          ? connection.prepare(sql)
+          : cache.getOrPrepare(this.connectionId, sql, () => connection.prepare(sql));
+      return connection.execute(statement, bound);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs statements in order, as `client.batch` does: inside `BEGIN <mode>` …
+   * `COMMIT`, rolled back if one fails (a `LibsqlBatchError` names which). On a
+   * connection already inside a transaction they simply join it.
+   */
+  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
+    const connection = this.#live();
+    if (!Array.isArray(stmts)) {
+      throw new PoolError('INVALID_ARGUMENT', `Expected an array of statements, got ${describeValue(stmts)}`);
+    }
+    const own = !connection.inTransaction();
+    if (own) await this.execute(transactionModeToBegin(mode));
+    try {
+      const results: ResultSet[] = [];
+      for (let i = 0; i < stmts.length; i++) {
+        const stmt = stmts[i]!;
+        try {
+          if (own && !connection.inTransaction()) {
+            throw new LibsqlBatchError('The transaction has been rolled back', i, 'TRANSACTION_CLOSED');
+          }
+          results.push(await this.execute(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt));
+        } catch (e) {
+          if (e instanceof LibsqlError && !(e instanceof LibsqlBatchError)) {
+            throw new LibsqlBatchError(e.message, i, e.code, e.extendedCode, e.rawCode, e.cause as Error | undefined);
+          }
+          throw e;
+        }
+      }
+      if (own) await this.execute('COMMIT');
+      return results;
+    } catch (error) {
+      if (own && this.#connection !== null && connection.inTransaction()) {
+        await connection.rollback().catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /** Runs `;`-separated SQL with no arguments, as `client.executeMultiple`. */
+  async executeMultiple(sql: string): Promise<void> {
+    const connection = this.#live();
+    if (typeof sql !== 'string') {
+      throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string, got ${describeValue(sql)}`);
+    }
+    await connection.executeMultiple(sql);
+  }
+
+  /** Whether a transaction is open on this connection. */
+  inTransaction(): boolean {
+    return this.#live().inTransaction();
+  }
+
+  /**
+   * Gives the connection back to the pool; an open transaction is rolled back
+   * first. Calling it again does nothing.
+   */
+  release(): void {
+    if (this.#connection === null) return;
+    this.#connection = null;
+    this.#end(this, { destroy: false });
+  }
+
+  /** Closes the physical connection instead of returning it (`close` reason `destroyed`). */
+  destroy(error?: unknown): void {
+    if (this.#connection === null) return;
+    this.#connection = null;
+    this.#end(this, { destroy: true, error });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+
+  /** @internal The pool closed this connection under the holder. */
+  [revokeLease](): void {
+    this.#connection = null;
+    this.#revoked = true;
+  }
+
+  #live(): DriverConnection {
+    if (this.#connection === null) throw this.#releasedError();
+    return this.#connection;
+  }
+
+  #releasedError(): PoolError {
+    return this.#revoked
+      ? new PoolError('POOL_CLOSED', `Connection ${this.connectionId} was closed by pool.close() while leased`)
+      : new PoolError('LEASE_RELEASED', `This lease of connection ${this.connectionId} was already released`);
+  }
+}

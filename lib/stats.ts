@@ -1,0 +1,95 @@
+import type { CloseReason } from './events';
+import type { CacheStats } from './statement-cache';
+
+/** Percentiles of the time callers waited in `acquire()`, over the last 1024 checkouts. */
+export interface WaitPercentiles {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface PoolTotals {
+  /** Physical connections opened. */
+  created: number;
+  /** Physical connections closed, by reason. */
+  closed: Record<CloseReason, number>;
+  /** Leases handed out. */
+  acquired: number;
+  /** Leases given back (released or destroyed). */
+  released: number;
+  /** `acquire()` calls that ended in `ACQUIRE_TIMEOUT`. */
+  timeouts: number;
+  /** `acquire()` calls that ended in `ACQUIRE_ABORTED`. */
+  aborted: number;
+  /** `acquire()` calls refused with `POOL_EXHAUSTED`. */
+  exhausted: number;
+  /** Failed attempts to open a connection. */
+  createErrors: number;
+}
+
+/** A snapshot of the pool, from `pool.stats()`. */
+export interface PoolStats {
+  /** Open physical connections (idle + active). */
+  readonly size: number;
+  readonly idle: number;
+  /** Connections lent out (or being reset after a lease). */
+  readonly active: number;
+  /** Callers queued in `acquire()`. */
+  readonly waiting: number;
+  /** Connections being opened. */
+  readonly pending: number;
+  readonly min: number;
+  readonly max: number;
+  /** The size the pool currently aims for. */
+  readonly target: number;
+  readonly totals: Readonly<PoolTotals>;
+  /** Milliseconds callers waited in `acquire()`. */
+  readonly acquireWaitMs: WaitPercentiles;
+  /** The pool's statement cache, or `undefined` when it has none. */
+  readonly statementCache: CacheStats | undefined;
+}
+
+const WINDOW = 1024;
+
+/** Counters and a ring buffer of recent waits; the pool owns one. */
+export class PoolStatsRecorder {
+  readonly totals: PoolTotals = {
+    created: 0,
+    closed: { idle: 0, lifetime: 0, maxUses: 0, error: 0, unhealthy: 0, destroyed: 0, shrink: 0, poolClosed: 0 },
+    acquired: 0,
+    released: 0,
+    timeouts: 0,
+    aborted: 0,
+    exhausted: 0,
+    createErrors: 0,
+  };
+  readonly #waits = new Float64Array(WINDOW);
+  #recorded = 0;
+
+  recordCheckout(waitedMs: number): void {
+    this.totals.acquired++;
+    this.#waits[this.#recorded++ % WINDOW] = waitedMs;
+  }
+
+  recordClose(reason: CloseReason): void {
+    this.totals.closed[reason]++;
+  }
+
+  snapshot(current: Omit<PoolStats, 'totals' | 'acquireWaitMs'>): PoolStats {
+    return Object.freeze({
+      ...current,
+      totals: Object.freeze({ ...this.totals, closed: Object.freeze({ ...this.totals.closed }) }),
+      acquireWaitMs: this.#percentiles(),
+    });
+  }
+
+  #percentiles(): WaitPercentiles {
+    const count = Math.min(this.#recorded, WINDOW);
+    if (count === 0) return { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };
+    const sorted = this.#waits.slice(0, count).sort();
+    const at = (q: number) => sorted[Math.min(count - 1, Math.floor(q * count))]!;
+    return { count, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[count - 1]! };
+  }
+}
