@@ -38,7 +38,7 @@ type Recorded = { [E in keyof PoolEvents]: [E, ...PoolEvents[E]] }[keyof PoolEve
 export function recordEvents(pool: AdaptiveConnectionPool): Recorded[] {
   const events: Recorded[] = [];
   for (const name of ['create', 'checkout', 'checkin', 'close'] as const) {
-    pool.on(name, (payload: never) => events.push([name, payload] as Recorded));
+    pool.on(name, (payload: unknown) => events.push([name, payload] as Recorded));
   }
   return events;
 }
