@@ -22,3 +22,8 @@ export type {
 export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
 export { LibsqlError, LibsqlBatchError } from '@libsql/core/api';
 export type { InArgs, InStatement, InValue, IntMode, ResultSet, Row, TransactionMode, Value } from '@libsql/client';
+export { NativeDriver } from './drivers/native';
+export { createDriver } from './drivers/create-driver';
+export { resolveConfig } from './config';
+export type { NativeDriverOptions } from './drivers/native';
+export type { Driver, DriverConnection, DriverStatement } from './drivers/driver';

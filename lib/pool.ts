@@ -12,7 +12,7 @@ import {
   type ConnectionInfo,
   type PoolEvents,
 } from './events';
-import { NativeDriver } from './drivers/native';
+import { createDriver } from './drivers/create-driver';
 import type { Driver, DriverConnection, DriverStatement } from './drivers/driver';
 import { PooledConnection, revokeLease, type BatchStatement, type LeaseEnd } from './pooled-connection';
 import type { PreparedStatementCache } from './statement-cache';
@@ -96,19 +96,15 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
 
-  constructor(config: PoolConfig) {
+  /**
+   * @param driver Opens the physical connections. Defaults to the driver for
+   * `config.url`; pass one to wrap it (tests inject faults this way).
+   */
+  constructor(config: PoolConfig, driver?: Driver) {
     super();
     this.config = resolveConfig(config);
     const c = this.config;
-    this.#driver = new NativeDriver({
-      path: c.path,
-      memory: c.memory,
-      intMode: c.intMode,
-      busyTimeoutMs: c.busyTimeoutMs,
-      wal: c.wal,
-      authToken: c.authToken,
-      encryptionKey: c.encryptionKey,
-    });
+    this.#driver = driver ?? createDriver(c);
     this.#cache = c.statementCache as PreparedStatementCache<DriverStatement> | false;
   }
 
@@ -297,6 +293,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       if (this.#all.size === 0 && this.#creating === 0) this.#drained?.();
       return;
     }
+    // After a failed connect, wait before trying again rather than spin; the
+    // refill timer pumps when the pause is over.
+    if (performance.now() < this.#refillBlockedUntil) return;
     const { min, max } = this.config;
     const cap = Math.min(max, this.#driver.maxConnections);
     let open = this.#all.size + this.#creating;
@@ -304,9 +303,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     for (let short = this.#waiting - this.#creating; short > 0 && open < cap; short--, open++) {
       this.#create().catch(() => undefined);
     }
-    if (performance.now() >= this.#refillBlockedUntil) {
-      for (; open < min; open++) this.#create().catch(() => undefined);
-    }
+    for (; open < min; open++) this.#create().catch(() => undefined);
   }
 
   #nextWaiter(): Waiter {
@@ -580,8 +577,8 @@ function info(slot: Slot): ConnectionInfo {
 }
 
 /** Validates `config`, opens `min` connections (at least one) and resolves with the pool. */
-export async function createPool(config: PoolConfig): Promise<AdaptiveConnectionPool> {
-  const pool = new AdaptiveConnectionPool(config);
+export async function createPool(config: PoolConfig, driver?: Driver): Promise<AdaptiveConnectionPool> {
+  const pool = new AdaptiveConnectionPool(config, driver);
   try {
     await pool.warmUp();
   } catch (error) {

@@ -1,0 +1,63 @@
+import type { InArgs } from '@libsql/client';
+import { createDriver, resolveConfig, type Driver, type DriverConnection, type DriverStatement } from '../lib';
+
+/**
+ * A real driver with faults switched on by the test: connects that fail,
+ * connects that hang until released, rollbacks that fail. Everything else
+ * reaches the real database.
+ */
+export class FaultyDriver implements Driver {
+  readonly #inner: Driver;
+  /** How many of the next connects fail with `connectError`. */
+  failConnects = 0;
+  connectError: Error = new Error('connection refused (injected)');
+  /** While set, connects wait for `releaseConnects()`. */
+  holdConnects = false;
+  #held: Array<() => void> = [];
+  rollbackFails = false;
+  connects = 0;
+  readonly opened: DriverConnection[] = [];
+
+  constructor(url: string) {
+    this.#inner = createDriver(resolveConfig({ url }));
+  }
+
+  get protocol(): string {
+    return this.#inner.protocol;
+  }
+  get maxConnections(): number {
+    return this.#inner.maxConnections;
+  }
+  get intMode() {
+    return this.#inner.intMode;
+  }
+
+  releaseConnects(): void {
+    this.holdConnects = false;
+    for (const go of this.#held.splice(0)) go();
+  }
+
+  async connect(): Promise<DriverConnection> {
+    this.connects++;
+    if (this.holdConnects) await new Promise<void>((resolve) => this.#held.push(resolve));
+    if (this.failConnects > 0) {
+      this.failConnects--;
+      throw this.connectError;
+    }
+    const inner = await this.#inner.connect();
+    const driver = this;
+    const connection: DriverConnection = {
+      prepare: (sql: string) => inner.prepare(sql),
+      execute: (st: DriverStatement, args: InArgs | undefined) => inner.execute(st, args),
+      executeMultiple: (sql: string) => inner.executeMultiple(sql),
+      inTransaction: () => inner.inTransaction(),
+      rollback: () => (driver.rollbackFails ? Promise.reject(new Error('rollback failed (injected)')) : inner.rollback()),
+      get brokenBy() {
+        return inner.brokenBy;
+      },
+      close: () => inner.close(),
+    };
+    this.opened.push(connection);
+    return connection;
+  }
+}
