@@ -56,8 +56,12 @@ export function describeValue(value: unknown): string {
  * `process.on('warning')`).
  */
 export function reportError(error: unknown, where: string): void {
-  const cause = error instanceof Error ? error : new Error(String(error));
-  const warning = new Error(`libsql-pool: ${where} threw: ${cause.message}`, { cause });
-  warning.name = 'LibsqlPoolWarning';
-  process.emitWarning(warning);
+  const message = error instanceof Error ? error.message : String(error);
+  // The string form: `emitWarning(Error)` rejects errors from another realm
+  // (a vm context, a test sandbox), and this path must never throw.
+  process.emitWarning(`libsql-pool: ${where} threw: ${message}`, {
+    type: 'LibsqlPoolWarning',
+    code: 'LIBSQL_POOL_UNHANDLED_ERROR',
+    detail: error instanceof Error ? error.stack : undefined,
+  });
 }
