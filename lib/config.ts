@@ -36,7 +36,8 @@ export interface PoolConfig {
    * `PreparedStatementCache` to share between pools.
    * @default { maxSize: 1000, maxPerConnection: 100 }
    */
-  statementCache?: false | { maxSize?: number; maxPerConnection?: number } | PreparedStatementCache<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  statementCache?: false | { maxSize?: number; maxPerConnection?: number } | PreparedStatementCache<any>;
 }
 
 /** `PoolConfig` with every default applied, validated and frozen. */
@@ -99,10 +100,10 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
 
   const min = integer(config, 'min', DEFAULTS.min, 0);
   const max = integer(config, 'max', DEFAULTS.max, 1);
-  if (min > max) {
+  if (min > max && !target.memory) {
     throw new PoolError('INVALID_CONFIG', `Expected \`min\` (${min}) to be at most \`max\` (${max})`);
   }
-  const wal = config.wal ?? DEFAULTS.wal;
+  const wal = config.wal === undefined ? DEFAULTS.wal : config.wal;
   if (typeof wal !== 'boolean') throw invalid('wal', 'a boolean', wal);
 
   return Object.freeze({
@@ -156,6 +157,11 @@ function parseUrl(url: string, authToken: string | undefined, intMode: IntMode):
     }
   }
   const memory = isInMemoryConfig(expanded);
+  if (!memory && expanded.path === '') {
+    // SQLite would open a private temporary database per connection: each
+    // caller would see a different, empty database.
+    throw new PoolError('INVALID_CONFIG', `Invalid \`url\` ${JSON.stringify(url)}: the file path is empty`);
+  }
   return { path: memory ? `file:${expanded.path}` : expanded.path, memory };
 }
 
@@ -163,7 +169,7 @@ function resolveCache(value: PoolConfig['statementCache']): false | PreparedStat
   if (value === false) return false;
   if (value instanceof PreparedStatementCache) return value;
   if (value === undefined) return new PreparedStatementCache();
-  if (typeof value !== 'object' || value === null) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid('statementCache', 'false, { maxSize, maxPerConnection } or a PreparedStatementCache', value);
   }
   for (const key of Object.keys(value)) {
@@ -185,7 +191,7 @@ type NumberKey = {
 }[keyof PoolConfig];
 
 function integer(config: PoolConfig, key: NumberKey, fallback: number, least: number, unbounded = false): number {
-  const value = config[key] ?? fallback;
+  const value = config[key] === undefined ? fallback : config[key];
   const ok = typeof value === 'number' && (Number.isInteger(value) || (unbounded && value === Infinity));
   if (!ok || value < least) {
     throw invalid(key, `an integer >= ${least}${unbounded ? ', or Infinity' : ''}`, value);
@@ -194,11 +200,19 @@ function integer(config: PoolConfig, key: NumberKey, fallback: number, least: nu
 }
 
 function duration(config: PoolConfig, key: NumberKey, fallback: number, least = 1): number {
-  const value = config[key] ?? fallback;
+  const value = config[key] === undefined ? fallback : config[key];
   if (typeof value !== 'number' || Number.isNaN(value) || value < least) {
     throw invalid(key, `a number of milliseconds >= ${least}, or Infinity`, value);
   }
-  return value;
+  return timerDelay(value);
+}
+
+/** Longest delay `setTimeout` honours; longer ones fire after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A delay as the pool's timers take it: anything past ~24.8 days means never. */
+export function timerDelay(ms: number): number {
+  return ms > MAX_TIMER_MS ? Number.POSITIVE_INFINITY : ms;
 }
 
 function optionalString(config: PoolConfig, key: 'authToken' | 'encryptionKey'): void {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import pLimit from 'p-limit';
 import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
 import { transactionModeToBegin } from '@libsql/core/util';
-import { resolveConfig, type PoolConfig, type ResolvedConfig } from './config';
+import { resolveConfig, timerDelay, type PoolConfig, type ResolvedConfig } from './config';
 import { PoolError, reportError } from './errors';
 import {
   emitIsolated,
@@ -137,12 +137,13 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (signal?.aborted) {
       return Promise.reject(new PoolError('ACQUIRE_ABORTED', 'acquire() was aborted', { cause: signal.reason }));
     }
-    const timeoutMs = options.timeoutMs ?? this.config.acquireTimeoutMs;
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
+    if (typeof requested !== 'number' || Number.isNaN(requested) || requested < 0) {
       return Promise.reject(
-        new PoolError('INVALID_ARGUMENT', `Expected \`timeoutMs\` to be a number >= 0, got ${String(timeoutMs)}`),
+        new PoolError('INVALID_ARGUMENT', `Expected \`timeoutMs\` to be a number >= 0, got ${String(requested)}`),
       );
     }
+    const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
     if (this.#waiting === 0 && this.#idle.length > 0) {
       return Promise.resolve(this.#checkout(this.#idle.pop()!, enqueuedAt));
@@ -532,8 +533,10 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#pump();
     if (this.#all.size > 0 || this.#creating > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const delay = timerDelay(timeoutMs);
       const timedOut = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
+        if (!Number.isFinite(delay)) return;
+        timer = setTimeout(resolve, delay);
         timer.unref?.();
       });
       await Promise.race([drained, timedOut]);

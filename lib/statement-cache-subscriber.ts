@@ -7,14 +7,17 @@ import type { PreparedStatementCache } from './statement-cache';
  * closes, its statements leave the cache. Several subscribers (several caches)
  * may attach to one pool; each listens for `close` only.
  */
+/** What a subscriber needs of a cache: any `PreparedStatementCache<S>` fits. */
+export type ClearableCache = Pick<PreparedStatementCache<unknown>, 'clearConnection'>;
+
 export class StatementCacheSubscriber {
-  readonly cache: PreparedStatementCache<unknown>;
+  readonly cache: ClearableCache;
   #pool: EventEmitter<PoolEvents> | undefined;
   readonly #onClose = (event: CloseEvent): void => {
     this.cache.clearConnection(event.connectionId);
   };
 
-  constructor(cache: PreparedStatementCache<unknown>) {
+  constructor(cache: ClearableCache) {
     this.cache = cache;
   }
 
