@@ -53,11 +53,17 @@ interface Waiter {
   onAbort: (() => void) | undefined;
 }
 
-let nextConnectionId = 1;
+/**
+ * Process-wide, so a cache shared by several pools never confuses their
+ * connections. Kept on `globalThis` so two copies of this package in one
+ * process (a CommonJS and an ESM build, say) still never hand out the same id.
+ */
+const ids = ((globalThis as Record<symbol, { next: number }>)[Symbol.for('libsql-pool.connectionIds')] ??= {
+  next: 1,
+});
 
-/** Process-wide, so a cache shared by several pools never confuses their connections. */
 function newConnectionId(): ConnectionId {
-  return nextConnectionId++;
+  return ids.next++;
 }
 
 /** How long the pool waits before refilling `min` after a failed connect. */
