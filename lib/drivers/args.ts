@@ -6,8 +6,13 @@ import { PoolError, describeValue } from '../errors';
 export interface ParameterShape {
   /** The highest parameter index (SQLite numbers named parameters too). */
   readonly count: number;
-  /** Whether the statement has a bare `?`, which has no name. */
+  /** Whether some parameter index has no name (a bare `?`, or a gap left by `?NNN`). */
   readonly anonymous: boolean;
+  /**
+   * Whether the statement has a `*` other than `count(*)`: its result columns
+   * may follow the table's definition, so their names can change under it.
+   */
+  readonly star: boolean;
 }
 
 const MIN_INT64 = -9223372036854775808n;
@@ -46,10 +51,11 @@ export function normaliseArgs(
     );
   }
   if (shape.anonymous) {
-    // libsql 0.5 aborts the process when a named map meets a bare `?`.
+    // libsql 0.5 aborts the process when a named map meets an unnamed index.
     throw new PoolError(
       'INVALID_ARGUMENT',
-      'Named arguments were given for a statement with positional `?` parameters; pass an array instead',
+      'Named arguments were given for a statement with positional parameters (a bare `?`, or an index ' +
+        'that no name covers); pass an array instead',
     );
   }
   const out: Record<string, unknown> = {};
@@ -100,18 +106,22 @@ function isPlainObject(value: object): value is Record<string, InValue> {
 /**
  * Reads the parameters of the first statement in `sql` the way SQLite numbers
  * them: `?` takes the next index, `?NNN` index NNN, and each new `:name`,
- * `@name` or `$name` the next index. Literals, quoted identifiers and comments
- * are skipped. An overcount is harmless (see `normaliseArgs`), so the scan
- * errs that way on anything unusual.
+ * `@name`, `$name` or `#name` the next index. Literals, quoted identifiers and
+ * comments are skipped. An overcount is harmless (see `normaliseArgs`), so the
+ * scan errs that way on anything unusual.
  */
 export function scanParameters(sql: string): ParameterShape {
   let count = 0;
-  let anonymous = false;
+  let bare = false;
+  let star = false;
+  let previous = '';
   const names = new Set<string>();
+  /** Indices that have a name; libsql aborts on a named map if any index has none. */
+  const named = new Set<number>();
   const n = sql.length;
   let i = 0;
   while (i < n) {
-    const c = sql[i];
+    const c = sql[i]!;
     if (c === "'" || c === '"' || c === '`') {
       i = skipQuoted(sql, i, c);
     } else if (c === '[') {
@@ -120,35 +130,42 @@ export function scanParameters(sql: string): ParameterShape {
     } else if (c === '-' && sql[i + 1] === '-') {
       const end = sql.indexOf('\n', i + 2);
       i = end === -1 ? n : end + 1;
+      continue;
     } else if (c === '/' && sql[i + 1] === '*') {
       const end = sql.indexOf('*/', i + 2);
       i = end === -1 ? n : end + 2;
+      continue;
     } else if (c === '?') {
       let j = i + 1;
       while (j < n && isDigit(sql.charCodeAt(j))) j++;
       if (j === i + 1) {
-        anonymous = true;
+        bare = true;
         count++;
       } else {
-        count = Math.max(count, Number(sql.slice(i + 1, j)));
+        const index = Number(sql.slice(i + 1, j));
+        named.add(index);
+        count = Math.max(count, index);
       }
       i = j;
-    } else if (c === ':' || c === '@' || c === '$') {
+    } else if (c === ':' || c === '@' || c === '$' || c === '#') {
       let j = i + 1;
       while (j < n && isNameChar(sql.charCodeAt(j))) j++;
       if (j > i + 1) {
         const name = sql.slice(i, j);
         if (!names.has(name)) {
           names.add(name);
-          count++;
+          named.add(++count);
         }
       }
       i = j;
     } else {
+      // `*` outside `count(*)`: the result's columns follow the table's.
+      if (c === '*' && previous !== '(') star = true;
       i++;
     }
+    if (c.trim() !== '') previous = c;
   }
-  return { count, anonymous };
+  return { count, anonymous: bare || named.size < count, star };
 }
 
 function skipQuoted(sql: string, start: number, quote: string): number {

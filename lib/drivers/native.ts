@@ -12,6 +12,7 @@ interface LibsqlStatement {
   safeIntegers(on: boolean): LibsqlStatement;
   columns(): Array<{ name: string; type: string | null }>;
   all(args: unknown): unknown[][];
+  get(args?: unknown): unknown;
   run(args: unknown): { changes: number; lastInsertRowid: number | bigint };
 }
 interface LibsqlDatabase {
@@ -42,7 +43,16 @@ export interface NativeDriverOptions {
 /** Errors after which a connection is not trusted again. */
 const FATAL_CODES = new Set(['SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM']);
 
-const DDL = /^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*(?:CREATE|ALTER|DROP)\b/i;
+const LEADING_COMMENTS = String.raw`^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*`;
+const DDL = new RegExp(LEADING_COMMENTS + String.raw`(?:CREATE|ALTER|DROP)\b`, 'i');
+const ROLLBACK = new RegExp(LEADING_COMMENTS + String.raw`ROLLBACK\b`, 'i');
+
+/**
+ * One schema epoch per database file, shared by every pool in the process
+ * that opens it: DDL through any of them makes all re-prepare. (An in-memory
+ * database is private to its driver.)
+ */
+const epochs = new Map<string, { value: number }>();
 
 /**
  * `file:` and `:memory:` databases through `libsql`, with one real prepared
@@ -61,14 +71,20 @@ export class NativeDriver implements Driver {
   readonly maxConnections: number;
   readonly intMode: IntMode;
   readonly #options: NativeDriverOptions;
-  /** Bumped by DDL on any connection, so every cached statement re-prepares once. */
-  schemaEpoch = 0;
+  /** Bumped by DDL or ROLLBACK on any connection, so every cached statement re-prepares once. */
+  readonly epoch: { value: number };
 
   constructor(options: NativeDriverOptions) {
     this.#options = options;
     this.intMode = options.intMode;
     // An in-memory database exists only on the connection that opened it.
     this.maxConnections = options.memory ? 1 : Number.POSITIVE_INFINITY;
+    let epoch = options.memory ? undefined : epochs.get(options.path);
+    if (epoch === undefined) {
+      epoch = { value: 0 };
+      if (!options.memory) epochs.set(options.path, epoch);
+    }
+    this.epoch = epoch;
   }
 
   async connect(): Promise<DriverConnection> {
@@ -96,10 +112,13 @@ export class NativeDriver implements Driver {
 class NativeStatement implements DriverStatement {
   readonly sql: string;
   readonly reader: boolean;
-  readonly ddl: boolean;
+  /** DDL and ROLLBACK can leave other cached statements describing a schema that is gone. */
+  readonly kind: 'ddl' | 'rollback' | 'other';
   readonly shape: ParameterShape;
   stmt: LibsqlStatement;
   epoch: number;
+  /** `PRAGMA schema_version` when `columns` were read; checked for `SELECT *`-like statements. */
+  schemaVersion = -1;
   columns: string[] | undefined;
   columnTypes: string[] | undefined;
 
@@ -108,7 +127,7 @@ class NativeStatement implements DriverStatement {
     this.stmt = stmt;
     this.epoch = epoch;
     this.reader = stmt.reader;
-    this.ddl = !this.reader && DDL.test(sql);
+    this.kind = this.reader ? 'other' : DDL.test(sql) ? 'ddl' : ROLLBACK.test(sql) ? 'rollback' : 'other';
     this.shape = scanParameters(sql);
     configure(stmt, this.reader);
   }
@@ -128,6 +147,8 @@ function configure(stmt: LibsqlStatement, reader: boolean): void {
 class NativeConnection implements DriverConnection {
   readonly #db: LibsqlDatabase;
   readonly #driver: NativeDriver;
+  #schemaStmt: LibsqlStatement | undefined;
+  #uncommittedDdl = false;
   #open = true;
   brokenBy: unknown = undefined;
 
@@ -140,7 +161,7 @@ class NativeConnection implements DriverConnection {
     if (typeof sql !== 'string') {
       throw new TypeError(`SQL must be a string, got ${sql === null ? 'null' : typeof sql}`);
     }
-    return new NativeStatement(sql, this.#guard(() => this.#db.prepare(sql)), this.#driver.schemaEpoch);
+    return new NativeStatement(sql, this.#guard(() => this.#db.prepare(sql)), this.#driver.epoch.value);
   }
 
   async execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
@@ -148,15 +169,24 @@ class NativeConnection implements DriverConnection {
     const intMode = this.#driver.intMode;
     const bound = normaliseArgs(args, intMode, st.shape);
     this.#checkOpen();
-    if (st.epoch !== this.#driver.schemaEpoch) this.#reprepare(st);
+    if (st.epoch !== this.#driver.epoch.value) this.#reprepare(st);
     // No closure per call: this is the hot path the statement cache exists for.
     let raw: unknown[][];
     let info: { changes: number; lastInsertRowid: number | bigint };
     try {
       if (!st.reader) {
         info = st.stmt.run(bound);
-        if (st.ddl) this.#driver.schemaEpoch++;
+        if (st.kind !== 'other') this.#schemaMayHaveChanged(st.kind === 'ddl');
         return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
+      }
+      // Column names of `SELECT *` follow the table, which another process may
+      // have altered; checking costs one more native call, so only those pay it.
+      if (st.shape.star) {
+        const version = this.#schemaVersion();
+        if (version !== st.schemaVersion) {
+          st.schemaVersion = version;
+          st.columns = undefined;
+        }
       }
       raw = st.stmt.all(bound);
       if (st.columns === undefined || (raw.length > 0 && raw[0]!.length !== st.columns.length)) {
@@ -176,7 +206,7 @@ class NativeConnection implements DriverConnection {
       this.#guard(() => this.#db.exec(sql));
     } finally {
       // Whatever it ran may have changed the schema.
-      this.#driver.schemaEpoch++;
+      this.#driver.epoch.value++;
     }
   }
 
@@ -185,7 +215,27 @@ class NativeConnection implements DriverConnection {
   }
 
   async rollback(): Promise<void> {
-    this.#guard(() => this.#db.exec('ROLLBACK'));
+    try {
+      this.#guard(() => this.#db.exec('ROLLBACK'));
+    } finally {
+      this.#schemaMayHaveChanged(false);
+    }
+  }
+
+  /**
+   * DDL changes the schema at once; a ROLLBACK undoes the DDL of its
+   * transaction. Statements re-prepared in between saw a schema that is gone,
+   * so both bump the epoch, a rollback only if its transaction ran DDL (every
+   * bump costs each cached statement one re-prepare).
+   */
+  #schemaMayHaveChanged(ddl: boolean): void {
+    if (ddl) {
+      this.#driver.epoch.value++;
+      this.#uncommittedDdl = this.#db.inTransaction;
+    } else if (this.#uncommittedDdl) {
+      this.#driver.epoch.value++;
+      this.#uncommittedDdl = false;
+    }
   }
 
   close(): void {
@@ -205,10 +255,16 @@ class NativeConnection implements DriverConnection {
     }
   }
 
+  /** Used with `get()` only: mixing methods on one libsql statement returns stale rows. */
+  #schemaVersion(): number {
+    this.#schemaStmt ??= this.#db.prepare('PRAGMA schema_version').raw(true);
+    return (this.#schemaStmt.get() as unknown as [number])[0];
+  }
+
   #reprepare(st: NativeStatement): void {
     st.stmt = this.#guard(() => this.#db.prepare(st.sql));
     configure(st.stmt, st.reader);
-    st.epoch = this.#driver.schemaEpoch;
+    st.epoch = this.#driver.epoch.value;
     st.columns = undefined;
     st.columnTypes = undefined;
   }
