@@ -58,6 +58,18 @@ describe('close()', () => {
     lease.release(); // harmless
   });
 
+  test('a lease closed under its holder still ends with checkin before its close', async () => {
+    jest.useFakeTimers();
+    const lease = await pool.acquire();
+    const events = recordEvents(pool);
+    const closing = pool.close({ timeoutMs: 10 });
+    await jest.advanceTimersByTimeAsync(10);
+    await closing;
+    const own = events.filter(([, e]) => e.connectionId === lease.connectionId).map(([name]) => name);
+    expect(own).toEqual(['checkin', 'close']);
+    expect(pool.stats().totals).toMatchObject({ acquired: 1, released: 1 });
+  });
+
   test('is idempotent: every call returns the same promise', async () => {
     const first = pool.close();
     expect(pool.close()).toBe(first);

@@ -59,6 +59,7 @@ const invalidCases: Array<[string, unknown, RegExp]> = [
   // maxUses
   ['maxUses 0', { url, maxUses: 0 }, /maxUses/],
   ['maxUses -Infinity', { url, maxUses: Number.NEGATIVE_INFINITY }, /maxUses/],
+  ['maxUses on an in-memory database (would erase it)', { url: ':memory:', maxUses: 5 }, /maxUses/],
   // closeTimeoutMs
   ['closeTimeoutMs -1', { url, closeTimeoutMs: -1 }, /closeTimeoutMs/],
   ['closeTimeoutMs NaN', { url, closeTimeoutMs: Number.NaN }, /closeTimeoutMs/],

@@ -32,7 +32,8 @@ export async function withPool<T>(
   }
 }
 
-type Recorded = { [E in keyof PoolEvents]: [E, ...PoolEvents[E]] }[keyof PoolEvents];
+type Lifecycle = 'create' | 'checkout' | 'checkin' | 'close';
+type Recorded = { [E in Lifecycle]: [E, ...PoolEvents[E]] }[Lifecycle];
 
 /** Records every lifecycle event, in order, as `[name, payload]`. */
 export function recordEvents(pool: AdaptiveConnectionPool): Recorded[] {

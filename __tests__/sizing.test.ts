@@ -81,6 +81,25 @@ describe('pool size', () => {
     expect(run.status).toBe(0);
   });
 
+  test('a script waiting in acquire() hears ACQUIRE_TIMEOUT instead of exiting silently', () => {
+    const script = `
+      const { createPool } = require(${JSON.stringify(join(__dirname, '..', 'lib'))});
+      (async () => {
+        const pool = await createPool({ url: ':memory:' });
+        const held = await pool.acquire();
+        await pool.acquire({ timeoutMs: 50 }).catch((e) => console.log(e.code));
+        held.release();
+        await pool.close();
+      })();`;
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.stdout.trim()).toBe('ACQUIRE_TIMEOUT');
+    expect(run.status).toBe(0);
+  });
+
   test('a script that forgets to close its pool still exits', () => {
     const script = `
       const { createPool } = require(${JSON.stringify(join(__dirname, '..', 'lib'))});

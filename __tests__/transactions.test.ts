@@ -55,17 +55,75 @@ describe('transactions', () => {
     });
   });
 
-  test('busyTimeoutMs reaches SQLite as the busy timeout of every connection', async () => {
-    await withPool({ max: 2, busyTimeoutMs: 2000 }, async (pool) => {
+  test("a writer waits for another lease's write lock without blocking the event loop", async () => {
+    jest.useFakeTimers();
+    try {
+      await withPool({ max: 2 }, async (pool) => {
+        await pool.execute('create table t(v)');
+        const holder = await pool.acquire();
+        await holder.execute('BEGIN IMMEDIATE');
+        await holder.execute('insert into t values (1)');
+        let settled = false;
+        const waiting = pool.execute('insert into t values (2)').finally(() => (settled = true));
+        await jest.advanceTimersByTimeAsync(100);
+        expect(settled).toBe(false);
+        // The holder runs while the second writer waits (a synchronous busy
+        // wait would have frozen it), commits, and the waiting write goes through.
+        await holder.execute('COMMIT');
+        holder.release();
+        await jest.advanceTimersByTimeAsync(100);
+        await expect(waiting).resolves.toMatchObject({ rowsAffected: 1 });
+        expect(await count(pool)).toBe(2);
+      });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('two concurrent write transactions both commit, one after the other', async () => {
+    await withPool({ max: 2 }, async (pool) => {
+      await pool.execute('create table t(v)');
+      const write = (v: number) =>
+        pool.transaction(async (tx) => {
+          await tx.execute('insert into t values (?)', [v]);
+          await Promise.resolve(); // let the other transaction try for the lock meanwhile
+          await tx.execute('insert into t values (?)', [v * 10]);
+        });
+      await Promise.all([write(1), write(2)]);
+      expect(await count(pool)).toBe(4);
+    });
+  });
+
+  test('a writer gives up with SQLITE_BUSY after busyTimeoutMs', async () => {
+    jest.useFakeTimers();
+    try {
+      await withPool({ max: 2, busyTimeoutMs: 200 }, async (pool) => {
+        await pool.execute('create table t(v)');
+        const holder = await pool.acquire();
+        await holder.execute('BEGIN IMMEDIATE');
+        const waiting = pool.execute('insert into t values (2)');
+        const outcome = expect(waiting).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+        await jest.advanceTimersByTimeAsync(250);
+        await outcome;
+        holder.release();
+        expect(await count(pool)).toBe(0);
+      });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('a write inside a deferred transaction that cannot take the lock fails at once, not after a wait', async () => {
+    await withPool({ max: 2 }, async (pool) => {
       await pool.execute('create table t(v)');
       const holder = await pool.acquire();
       await holder.execute('BEGIN IMMEDIATE');
-      await holder.execute('insert into t values (1)');
-      // libsql is synchronous: a writer waiting in this thread would block the
-      // holder from ever committing, so check the setting SQLite received.
-      const other = await pool.acquire();
-      expect((await other.execute('pragma busy_timeout')).rows[0]![0]).toBe(2000);
-      other.release();
+      // Retrying inside a transaction cannot succeed (its snapshot would be stale).
+      await expect(
+        pool.transaction(async (tx) => {
+          await tx.execute('insert into t values (1)');
+        }, 'deferred'),
+      ).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
       holder.release();
     });
   });

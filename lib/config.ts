@@ -103,6 +103,13 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
   if (min > max && !target.memory) {
     throw new PoolError('INVALID_CONFIG', `Expected \`min\` (${min}) to be at most \`max\` (${max})`);
   }
+  const maxUses = integer(config, 'maxUses', DEFAULTS.maxUses, 1, true);
+  if (target.memory && Number.isFinite(maxUses)) {
+    throw new PoolError(
+      'INVALID_CONFIG',
+      '`maxUses` cannot be set for an in-memory database: retiring its only connection would erase the database',
+    );
+  }
   const wal = config.wal === undefined ? DEFAULTS.wal : config.wal;
   if (typeof wal !== 'boolean') throw invalid('wal', 'a boolean', wal);
 
@@ -121,7 +128,7 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
     acquireTimeoutMs: duration(config, 'acquireTimeoutMs', DEFAULTS.acquireTimeoutMs),
     maxWaiters: integer(config, 'maxWaiters', DEFAULTS.maxWaiters, 0, true),
     idleTimeoutMs: duration(config, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs),
-    maxUses: integer(config, 'maxUses', DEFAULTS.maxUses, 1, true),
+    maxUses,
     closeTimeoutMs: duration(config, 'closeTimeoutMs', DEFAULTS.closeTimeoutMs, 0),
     busyTimeoutMs: integer(config, 'busyTimeoutMs', DEFAULTS.busyTimeoutMs, 0),
     wal,

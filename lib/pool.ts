@@ -162,9 +162,10 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     }
     return new Promise<PooledConnection>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, enqueuedAt, settled: false, timer: undefined, signal, onAbort: undefined };
+      // Not unref'd: a caller is awaiting this, and if nothing else keeps the
+      // process alive it must still hear ACQUIRE_TIMEOUT rather than vanish.
       if (Number.isFinite(timeoutMs)) {
         waiter.timer = setTimeout(() => this.#onAcquireTimeout(waiter, timeoutMs), timeoutMs);
-        waiter.timer.unref?.();
       }
       if (signal !== undefined) {
         waiter.onAbort = () => {
@@ -327,7 +328,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   #settleWaiter(waiter: Waiter): void {
     waiter.settled = true;
-    this.#waiting--;
+    // With no live waiter left, the settled ones still queued can all go.
+    if (--this.#waiting === 0) {
+      this.#waiters = [];
+      this.#waitersHead = 0;
+    }
     if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
   }
@@ -503,13 +508,19 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    */
   #retire(slot: Slot, reason: CloseReason, error?: unknown): void {
     if (slot.state === 'closed') return;
-    const wasLeased = slot.lease;
+    const revoked = slot.lease;
     slot.state = 'closed';
     slot.lease = null;
     this.#all.delete(slot);
     const at = this.#idle.indexOf(slot);
     if (at !== -1) this.#idle.splice(at, 1);
-    wasLeased?.[revokeLease]();
+    if (revoked !== null) {
+      // Closed under its holder (pool.close() timed out): the lease still ends
+      // here, so checkout and checkin keep pairing up.
+      revoked[revokeLease]();
+      this.#stats.totals.released++;
+      this.#emit('checkin', { ...info(slot), heldMs: performance.now() - slot.leasedAt });
+    }
     this.#stats.recordClose(reason);
     if (this.#cache !== false) this.#cache.clearConnection(slot.id);
     this.#emit('close', error === undefined ? { ...info(slot), reason } : { ...info(slot), reason, error });
@@ -540,10 +551,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (this.#all.size > 0 || this.#creating > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const delay = timerDelay(timeoutMs);
+      // Ref'd, like the acquire timer: `await pool.close()` must finish.
       const timedOut = new Promise<void>((resolve) => {
-        if (!Number.isFinite(delay)) return;
-        timer = setTimeout(resolve, delay);
-        timer.unref?.();
+        if (Number.isFinite(delay)) timer = setTimeout(resolve, delay);
       });
       await Promise.race([drained, timedOut]);
       clearTimeout(timer);

@@ -34,6 +34,7 @@ export interface NativeDriverOptions {
   path: string;
   memory: boolean;
   intMode: IntMode;
+  /** How long a statement waits for a lock held elsewhere before SQLITE_BUSY. */
   busyTimeoutMs: number;
   wal: boolean;
   authToken?: string;
@@ -46,6 +47,14 @@ const FATAL_CODES = new Set(['SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 
 const LEADING_COMMENTS = String.raw`^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*`;
 const DDL = new RegExp(LEADING_COMMENTS + String.raw`(?:CREATE|ALTER|DROP)\b`, 'i');
 const ROLLBACK = new RegExp(LEADING_COMMENTS + String.raw`ROLLBACK\b`, 'i');
+const COMMIT = new RegExp(LEADING_COMMENTS + String.raw`(?:COMMIT|END)\b`, 'i');
+
+/** Longest pause between two attempts while a lock is held elsewhere. */
+const MAX_BUSY_DELAY_MS = 50;
+
+function isBusy(error: unknown): boolean {
+  return error instanceof LibsqlError && error.code === 'SQLITE_BUSY';
+}
 
 /**
  * One schema epoch per database file, shared by every pool in the process
@@ -70,6 +79,7 @@ export class NativeDriver implements Driver {
   readonly protocol = 'file';
   readonly maxConnections: number;
   readonly intMode: IntMode;
+  readonly busyTimeoutMs: number;
   readonly #options: NativeDriverOptions;
   /** Bumped by DDL or ROLLBACK on any connection, so every cached statement re-prepares once. */
   readonly epoch: { value: number };
@@ -77,6 +87,7 @@ export class NativeDriver implements Driver {
   constructor(options: NativeDriverOptions) {
     this.#options = options;
     this.intMode = options.intMode;
+    this.busyTimeoutMs = options.busyTimeoutMs;
     // An in-memory database exists only on the connection that opened it.
     this.maxConnections = options.memory ? 1 : Number.POSITIVE_INFINITY;
     let epoch = options.memory ? undefined : epochs.get(options.path);
@@ -92,7 +103,9 @@ export class NativeDriver implements Driver {
     let db: LibsqlDatabase;
     try {
       db = new Database(o.path, {
-        timeout: o.busyTimeoutMs,
+        // Locks are waited for in `#retryWhileBusy`, off the event loop; a
+        // script run by `executeMultiple` fails at once instead.
+        timeout: 0,
         authToken: o.authToken,
         encryptionKey: o.encryptionKey,
       });
@@ -113,7 +126,7 @@ class NativeStatement implements DriverStatement {
   readonly sql: string;
   readonly reader: boolean;
   /** DDL and ROLLBACK can leave other cached statements describing a schema that is gone. */
-  readonly kind: 'ddl' | 'rollback' | 'other';
+  readonly kind: 'ddl' | 'rollback' | 'commit' | 'other';
   readonly shape: ParameterShape;
   stmt: LibsqlStatement;
   epoch: number;
@@ -127,7 +140,15 @@ class NativeStatement implements DriverStatement {
     this.stmt = stmt;
     this.epoch = epoch;
     this.reader = stmt.reader;
-    this.kind = this.reader ? 'other' : DDL.test(sql) ? 'ddl' : ROLLBACK.test(sql) ? 'rollback' : 'other';
+    this.kind = this.reader
+      ? 'other'
+      : DDL.test(sql)
+        ? 'ddl'
+        : ROLLBACK.test(sql)
+          ? 'rollback'
+          : COMMIT.test(sql)
+            ? 'commit'
+            : 'other';
     this.shape = scanParameters(sql);
     configure(stmt, this.reader);
   }
@@ -166,17 +187,54 @@ class NativeConnection implements DriverConnection {
 
   async execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
     const st = statement as NativeStatement;
-    const intMode = this.#driver.intMode;
-    const bound = normaliseArgs(args, intMode, st.shape);
+    const bound = normaliseArgs(args, this.#driver.intMode, st.shape);
     this.#checkOpen();
+    const wasInTransaction = this.#db.inTransaction;
+    try {
+      return this.#run(st, bound);
+    } catch (error) {
+      // Only a statement that left nothing behind may run again: one outside a
+      // transaction (it rolled back whole), or a COMMIT (the transaction stays).
+      if (isBusy(error) && (st.kind === 'commit' || (!wasInTransaction && !this.#db.inTransaction))) {
+        return this.#retryWhileBusy(st, bound, error);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Waits for a lock without blocking the event loop. SQLite's own busy
+   * handler sleeps inside the synchronous call, so a lock held by another lease
+   * of this process could never be released meanwhile: the wait would always
+   * end in SQLITE_BUSY, with the whole process frozen until then.
+   */
+  async #retryWhileBusy(st: NativeStatement, bound: unknown, busy: unknown): Promise<ResultSet> {
+    const deadline = performance.now() + this.#driver.busyTimeoutMs;
+    let delay = 1;
+    let last = busy;
+    while (performance.now() + delay <= deadline) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, MAX_BUSY_DELAY_MS);
+      this.#checkOpen();
+      try {
+        return this.#run(st, bound);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        last = error;
+      }
+    }
+    throw last;
+  }
+
+  /** Runs a statement once. No closure per call: this is the hot path the statement cache exists for. */
+  #run(st: NativeStatement, bound: unknown): ResultSet {
+    const intMode = this.#driver.intMode;
     if (st.epoch !== this.#driver.epoch.value) this.#reprepare(st);
-    // No closure per call: this is the hot path the statement cache exists for.
     let raw: unknown[][];
-    let info: { changes: number; lastInsertRowid: number | bigint };
     try {
       if (!st.reader) {
-        info = st.stmt.run(bound);
-        if (st.kind !== 'other') this.#schemaMayHaveChanged(st.kind === 'ddl');
+        const info = st.stmt.run(bound);
+        if (st.kind === 'ddl' || st.kind === 'rollback') this.#schemaMayHaveChanged(st.kind === 'ddl');
         return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
       }
       // Column names of `SELECT *` follow the table, which another process may
