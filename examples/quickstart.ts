@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
-import { createPool, type AdaptiveConnectionPool } from '../lib';
+import { AdaptiveConnectionPool } from '../lib';
 
 const line = (event: string, text: string) => console.log(`  ${`[${event}]`.padEnd(10)} ${text}`);
 
@@ -30,13 +30,15 @@ async function opsPerSecond(run: (sql: string, args: [number]) => Promise<unknow
 }
 
 async function main(url: string): Promise<void> {
-  // createPool opens `min` connections before it resolves (so a bad URL fails
-  // here), hence no `create` line for connection #1 below.
-  const pool = await createPool({ url, min: 1, max: 4 });
+  // `createPool(config)` is `new` + `warmUp()`; split here so the listeners
+  // also see the first connection open. warmUp opens `min` connections (at
+  // least one), so a bad URL fails here rather than on first use.
+  const pool = new AdaptiveConnectionPool({ url, min: 1, max: 4 });
   let client: Client | undefined;
   try {
-    printEvents(pool);
     console.log('workload:');
+    printEvents(pool);
+    await pool.warmUp();
     await pool.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, value REAL NOT NULL)');
 
     // One transaction, one connection: the INSERT is prepared once and reused 999 times.
