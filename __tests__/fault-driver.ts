@@ -1,6 +1,10 @@
 import type { InArgs } from '@libsql/client';
 import { createDriver, resolveConfig, type Driver, type DriverConnection, type DriverStatement } from '../lib';
 
+interface WrappedStatement extends DriverStatement {
+  readonly inner: DriverStatement;
+}
+
 /**
  * A real driver with faults switched on by the test: connects that fail,
  * connects that hang until released, rollbacks that fail. Everything else
@@ -15,6 +19,8 @@ export class FaultyDriver implements Driver {
   holdConnects = false;
   #held: Array<() => void> = [];
   rollbackFails = false;
+  /** SQL of every statement the pool disposed of, in order. */
+  readonly disposed: string[] = [];
   connects = 0;
   readonly opened: DriverConnection[] = [];
 
@@ -47,8 +53,11 @@ export class FaultyDriver implements Driver {
     const inner = await this.#inner.connect();
     const driver = this;
     const connection: DriverConnection = {
-      prepare: (sql: string) => inner.prepare(sql),
-      execute: (st: DriverStatement, args: InArgs | undefined) => inner.execute(st, args),
+      prepare: (sql: string): WrappedStatement => {
+        const statement = inner.prepare(sql);
+        return { sql, inner: statement, dispose: () => driver.disposed.push(sql) };
+      },
+      execute: (st: DriverStatement, args: InArgs | undefined) => inner.execute((st as WrappedStatement).inner, args),
       executeMultiple: (sql: string) => inner.executeMultiple(sql),
       inTransaction: () => inner.inTransaction(),
       rollback: () => (driver.rollbackFails ? Promise.reject(new Error('rollback failed (injected)')) : inner.rollback()),

@@ -141,6 +141,23 @@ describe('PooledConnection', () => {
     });
   });
 
+  test("the pool's cache disposes of a statement when it is evicted and when its connection closes", async () => {
+    const tmp = tempDir();
+    const driver = new FaultyDriver(tmp.url());
+    const pool = await createPool({ url: tmp.url(), max: 1, statementCache: { maxPerConnection: 1 } }, driver);
+    try {
+      const lease = await pool.acquire();
+      await lease.execute('select 1');
+      await lease.execute('select 2');
+      expect(driver.disposed).toEqual(['select 1']);
+      lease.destroy();
+      expect(driver.disposed).toEqual(['select 1', 'select 2']);
+    } finally {
+      await pool.close();
+      tmp.dispose();
+    }
+  });
+
   test('maxUses retires a connection after that many checkouts', async () => {
     await withPool({ max: 1, maxUses: 2 }, async (pool) => {
       const events = recordEvents(pool);

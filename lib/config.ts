@@ -1,7 +1,8 @@
 import type { IntMode } from '@libsql/client';
 import { expandConfig, isInMemoryConfig } from '@libsql/core/config';
 import { PoolError, describeValue } from './errors';
-import { PreparedStatementCache } from './statement-cache';
+import type { DriverStatement } from './drivers/driver';
+import { PreparedStatementCache, type CacheEntry } from './statement-cache';
 
 /** Options of `createPool`. Every field but `url` is optional. */
 export interface PoolConfig {
@@ -175,7 +176,7 @@ function parseUrl(url: string, authToken: string | undefined, intMode: IntMode):
 function resolveCache(value: PoolConfig['statementCache']): false | PreparedStatementCache<unknown> {
   if (value === false) return false;
   if (value instanceof PreparedStatementCache) return value;
-  if (value === undefined) return new PreparedStatementCache();
+  if (value === undefined) return new PreparedStatementCache({ onEvict: disposeStatement });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid('statementCache', 'false, { maxSize, maxPerConnection } or a PreparedStatementCache', value);
   }
@@ -185,12 +186,17 @@ function resolveCache(value: PoolConfig['statementCache']): false | PreparedStat
     }
   }
   try {
-    return new PreparedStatementCache(value);
+    return new PreparedStatementCache({ ...value, onEvict: disposeStatement });
   } catch (error) {
     throw new PoolError('INVALID_CONFIG', (error as Error).message.replace('statement cache `', '`statementCache.'), {
       cause: error,
     });
   }
+}
+
+/** The pool's own cache releases what an evicted statement holds (e.g. server-side SQL). */
+function disposeStatement(entry: CacheEntry<unknown>): void {
+  (entry.statement as DriverStatement | undefined)?.dispose?.();
 }
 
 type NumberKey = {

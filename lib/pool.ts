@@ -17,6 +17,7 @@ import type { Driver, DriverConnection, DriverStatement } from './drivers/driver
 import { PooledConnection, revokeLease, type BatchStatement, type LeaseEnd } from './pooled-connection';
 import type { PreparedStatementCache } from './statement-cache';
 import { PoolStatsRecorder, type PoolStats } from './stats';
+import { WaiterQueue, type Waiter } from './waiter-queue';
 
 export interface AcquireOptions {
   /** Aborts the wait with `ACQUIRE_ABORTED`. */
@@ -43,15 +44,6 @@ interface Slot {
   idleSince: number;
 }
 
-interface Waiter {
-  readonly resolve: (lease: PooledConnection) => void;
-  readonly reject: (error: unknown) => void;
-  readonly enqueuedAt: number;
-  settled: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
 
 /**
  * Process-wide, so a cache shared by several pools never confuses their
@@ -88,9 +80,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly #all = new Set<Slot>();
   /** A stack: the most recently returned connection is reused first, so cold ones age out. */
   readonly #idle: Slot[] = [];
-  #waiters: Waiter[] = [];
-  #waitersHead = 0;
-  #waiting = 0;
+  readonly #waiters = new WaiterQueue<PooledConnection>();
   #creating = 0;
   #pumping = false;
   #pumpAgain = false;
@@ -151,17 +141,17 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     }
     const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
-    if (this.#waiting === 0 && this.#idle.length > 0) {
+    if (this.#waiters.size === 0 && this.#idle.length > 0) {
       return Promise.resolve(this.#checkout(this.#idle.pop()!, enqueuedAt));
     }
-    if (this.#waiting >= this.config.maxWaiters) {
+    if (this.#waiters.size >= this.config.maxWaiters) {
       this.#stats.totals.exhausted++;
       return Promise.reject(
-        new PoolError('POOL_EXHAUSTED', `${this.#waiting} callers are already waiting (maxWaiters)`),
+        new PoolError('POOL_EXHAUSTED', `${this.#waiters.size} callers are already waiting (maxWaiters)`),
       );
     }
     return new Promise<PooledConnection>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, enqueuedAt, settled: false, timer: undefined, signal, onAbort: undefined };
+      const waiter: Waiter<PooledConnection> = { resolve, reject, enqueuedAt, settled: false, timer: undefined, signal, onAbort: undefined };
       // Not unref'd: a caller is awaiting this, and if nothing else keeps the
       // process alive it must still hear ACQUIRE_TIMEOUT rather than vanish.
       if (Number.isFinite(timeoutMs)) {
@@ -169,14 +159,13 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       }
       if (signal !== undefined) {
         waiter.onAbort = () => {
-          this.#settleWaiter(waiter);
+          if (!this.#waiters.settle(waiter)) return;
           this.#stats.totals.aborted++;
           reject(new PoolError('ACQUIRE_ABORTED', 'acquire() was aborted', { cause: signal.reason }));
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.#waiters.push(waiter);
-      this.#waiting++;
       this.#pump();
     });
   }
@@ -248,7 +237,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       size: this.#all.size,
       idle: this.#idle.length,
       active,
-      waiting: this.#waiting,
+      waiting: this.#waiters.size,
       pending: this.#creating,
       min: this.config.min,
       max: this.config.max,
@@ -291,9 +280,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   }
 
   #schedule(): void {
-    while (this.#waiting > 0 && this.#idle.length > 0) {
-      const waiter = this.#nextWaiter();
-      this.#settleWaiter(waiter);
+    while (this.#waiters.size > 0 && this.#idle.length > 0) {
+      const waiter = this.#waiters.take()!;
       waiter.resolve(this.#checkout(this.#idle.pop()!, waiter.enqueuedAt));
     }
     if (this.#state !== 'open') {
@@ -308,39 +296,15 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const cap = Math.min(max, this.#driver.maxConnections);
     let open = this.#all.size + this.#creating;
     // One new connection per waiter not already covered by one being opened.
-    for (let short = this.#waiting - this.#creating; short > 0 && open < cap; short--, open++) {
+    for (let short = this.#waiters.size - this.#creating; short > 0 && open < cap; short--, open++) {
       this.#create().catch(() => undefined);
     }
     for (; open < min; open++) this.#create().catch(() => undefined);
   }
 
-  #nextWaiter(): Waiter {
-    // Settled waiters stay in the array until reached; `#waiting` counts live ones.
-    for (;;) {
-      const waiter = this.#waiters[this.#waitersHead++]!;
-      if (this.#waitersHead > 1024 && this.#waitersHead * 2 > this.#waiters.length) {
-        this.#waiters = this.#waiters.slice(this.#waitersHead);
-        this.#waitersHead = 0;
-      }
-      if (!waiter.settled) return waiter;
-    }
-  }
-
-  #settleWaiter(waiter: Waiter): void {
-    waiter.settled = true;
-    // With no live waiter left, the settled ones still queued can all go.
-    if (--this.#waiting === 0) {
-      this.#waiters = [];
-      this.#waitersHead = 0;
-    }
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-  }
-
-  #onAcquireTimeout(waiter: Waiter, timeoutMs: number): void {
-    if (waiter.settled) return;
+  #onAcquireTimeout(waiter: Waiter<PooledConnection>, timeoutMs: number): void {
     waiter.timer = undefined;
-    this.#settleWaiter(waiter);
+    if (!this.#waiters.settle(waiter)) return;
     this.#stats.totals.timeouts++;
     const s = this.stats();
     waiter.reject(
@@ -405,9 +369,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     // With nothing open and nothing opening, no waiter can be served: fail them
     // now with the cause rather than let each one time out.
     if (this.#all.size === 0 && this.#creating === 0) {
-      while (this.#waiting > 0) {
-        const waiter = this.#nextWaiter();
-        this.#settleWaiter(waiter);
+      for (let waiter; (waiter = this.#waiters.take()); ) {
         waiter.reject(
           new PoolError('CONNECT_FAILED', `Could not open ${this.config.url}: ${(error as Error)?.message}`, {
             cause: error,
@@ -538,11 +500,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#state = 'closing';
-    while (this.#waiting > 0) {
-      const waiter = this.#nextWaiter();
-      this.#settleWaiter(waiter);
-      waiter.reject(this.#closedError());
-    }
+    for (let waiter; (waiter = this.#waiters.take()); ) waiter.reject(this.#closedError());
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#refillTimer);
     this.#idleTimer = this.#refillTimer = undefined;
@@ -560,8 +518,6 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       for (const slot of [...this.#all]) this.#retire(slot, 'poolClosed');
     }
     this.#state = 'closed';
-    this.#waiters = [];
-    this.#waitersHead = 0;
   }
 
   // ---- events -----------------------------------------------------------
