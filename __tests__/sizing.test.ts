@@ -6,6 +6,15 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
+/** Runs a script against this checkout's lib/ in a fresh Node process, as a user's program would run. */
+function runScript(script: string) {
+  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+    cwd: join(__dirname, '..'),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+}
+
 describe('pool size', () => {
   test('idle connections above min close after idleTimeoutMs, down to min', async () => {
     jest.useFakeTimers();
@@ -72,11 +81,7 @@ describe('pool size', () => {
         await pool.close();
         console.log('closed');
       })();`;
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
-      cwd: join(__dirname, '..'),
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const run = runScript(script);
     expect(run.stdout.trim()).toBe('closed');
     expect(run.status).toBe(0);
   });
@@ -91,11 +96,7 @@ describe('pool size', () => {
         held.release();
         await pool.close();
       })();`;
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
-      cwd: join(__dirname, '..'),
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const run = runScript(script);
     expect(run.stdout.trim()).toBe('ACQUIRE_TIMEOUT');
     expect(run.status).toBe(0);
   });
@@ -107,11 +108,7 @@ describe('pool size', () => {
         await Promise.all([pool.execute('select 1'), pool.execute('select 2')]);
         console.log('done');
       });`;
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
-      cwd: join(__dirname, '..'),
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const run = runScript(script);
     expect(run.stdout.trim()).toBe('done');
     expect(run.status).toBe(0);
   });
