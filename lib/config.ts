@@ -1,12 +1,17 @@
 import type { IntMode } from '@libsql/client';
 import { expandConfig, isInMemoryConfig } from '@libsql/core/config';
+import { encodeBaseUrl } from '@libsql/core/uri';
 import { PoolError, describeValue } from './errors';
 import type { DriverStatement } from './drivers/driver';
 import { PreparedStatementCache, type CacheEntry } from './statement-cache';
 
 /** Options of `createPool`. Every field but `url` is optional. */
 export interface PoolConfig {
-  /** Database URL, as for `@libsql/client`: `file:path.db`, `file:///abs/path.db` or `:memory:`. */
+  /**
+   * Database URL, as for `@libsql/client`: `file:path.db`, `file:///abs/path.db`
+   * or `:memory:` for a local database; `ws:`, `wss:`, `http:`, `https:` or
+   * `libsql:` (WebSocket; `?tls=0` for plain `ws:`) for a libSQL server.
+   */
   url: string;
   /** Passed to the driver as `@libsql/client` would. */
   authToken?: string;
@@ -44,8 +49,11 @@ export interface PoolConfig {
 /** `PoolConfig` with every default applied, validated and frozen. */
 export interface ResolvedConfig {
   readonly url: string;
-  readonly protocol: 'file';
-  /** What the driver opens (a path, or `file::memory:`). */
+  /** `file` for a local database, `ws` or `http` for a server. */
+  readonly protocol: 'file' | 'ws' | 'http';
+  /** The server's base URL (remote databases only). */
+  readonly serverUrl: string | undefined;
+  /** What the local driver opens (a path, or `file::memory:`); empty for a server. */
   readonly path: string;
   readonly memory: boolean;
   readonly authToken: string | undefined;
@@ -97,7 +105,7 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
   if (intMode !== 'number' && intMode !== 'bigint' && intMode !== 'string') {
     throw invalid('intMode', '"number", "bigint" or "string"', intMode);
   }
-  const target = parseUrl(url, config.authToken, intMode);
+  const target = parseUrl(url, config.authToken, intMode, config.encryptionKey !== undefined);
 
   const min = integer(config, 'min', DEFAULTS.min, 0);
   const max = integer(config, 'max', DEFAULTS.max, 1);
@@ -116,10 +124,11 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
 
   return Object.freeze({
     url,
-    protocol: 'file',
+    protocol: target.protocol,
+    serverUrl: target.serverUrl,
     path: target.path,
     memory: target.memory,
-    authToken: config.authToken,
+    authToken: target.authToken,
     encryptionKey: config.encryptionKey,
     intMode,
     // An in-memory database lives on the one connection that opened it: a
@@ -137,30 +146,45 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
   });
 }
 
-function parseUrl(url: string, authToken: string | undefined, intMode: IntMode): { path: string; memory: boolean } {
+interface Target {
+  protocol: 'file' | 'ws' | 'http';
+  serverUrl: string | undefined;
+  path: string;
+  memory: boolean;
+  authToken: string | undefined;
+}
+
+/** Reads `url` as `@libsql/client` does, with the same checks, so a URL means the same database. */
+function parseUrl(url: string, authToken: string | undefined, intMode: IntMode, encrypted: boolean): Target {
+  const fail = (why: string, cause?: unknown) =>
+    new PoolError('INVALID_CONFIG', `Invalid \`url\` ${JSON.stringify(url)}: ${why}`, { cause });
   let expanded: ReturnType<typeof expandConfig>;
   try {
-    expanded = expandConfig({ url, authToken, intMode }, true);
+    // `libsql:` means WebSocket here (the client's default for Node is HTTP):
+    // a pooled connection is a long-lived stream, which a socket serves best.
+    expanded = expandConfig({ url, authToken, intMode }, false);
   } catch (error) {
-    throw new PoolError('INVALID_CONFIG', `Invalid \`url\` ${JSON.stringify(url)}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw fail((error as Error).message, error);
   }
-  if (expanded.scheme !== 'file') {
-    throw new PoolError(
-      'INVALID_CONFIG',
-      `Invalid \`url\` ${JSON.stringify(url)}: only local databases ("file:" and ":memory:") are supported so far`,
-    );
+  const { scheme, authority } = expanded;
+  if (scheme !== 'file') {
+    if (encrypted) throw fail('`encryptionKey` is for local files; a server encrypts its own storage');
+    if ((scheme === 'ws' || scheme === 'http') && expanded.tls) throw fail(`a "${scheme}:" URL cannot use TLS`);
+    if ((scheme === 'wss' || scheme === 'https') && !expanded.tls) throw fail(`a "${scheme}:" URL always uses TLS`);
+    if (authority === undefined || authority.host === '') throw fail('a server URL needs a host');
+    return {
+      protocol: scheme === 'ws' || scheme === 'wss' ? 'ws' : 'http',
+      serverUrl: encodeBaseUrl(scheme, authority, expanded.path).toString(),
+      path: '',
+      memory: false,
+      authToken: expanded.authToken,
+    };
   }
-  // The same checks as @libsql/client's local client, so a URL means the same file.
-  const authority = expanded.authority;
   if (authority !== undefined) {
     const host = authority.host.toLowerCase();
     if ((host !== '' && host !== 'localhost') || authority.port !== undefined || authority.userinfo !== undefined) {
-      throw new PoolError(
-        'INVALID_CONFIG',
-        `Invalid \`url\` ${JSON.stringify(url)}: a "file:" URL has no host, port or credentials; ` +
-          'write an absolute path as "file:/abs/path.db" or "file:///abs/path.db"',
+      throw fail(
+        'a "file:" URL has no host, port or credentials; write an absolute path as "file:/abs/path.db" or "file:///abs/path.db"',
       );
     }
   }
@@ -168,9 +192,15 @@ function parseUrl(url: string, authToken: string | undefined, intMode: IntMode):
   if (!memory && expanded.path === '') {
     // SQLite would open a private temporary database per connection: each
     // caller would see a different, empty database.
-    throw new PoolError('INVALID_CONFIG', `Invalid \`url\` ${JSON.stringify(url)}: the file path is empty`);
+    throw fail('the file path is empty');
   }
-  return { path: memory ? `file:${expanded.path}` : expanded.path, memory };
+  return {
+    protocol: 'file',
+    serverUrl: undefined,
+    path: memory ? `file:${expanded.path}` : expanded.path,
+    memory,
+    authToken: expanded.authToken,
+  };
 }
 
 function resolveCache(value: PoolConfig['statementCache']): false | PreparedStatementCache<unknown> {

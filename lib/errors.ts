@@ -18,7 +18,13 @@ export type PoolErrorCode =
   /** The lease was released (or destroyed) and can no longer be used. */
   | 'LEASE_RELEASED'
   /** A physical connection could not be opened. `cause` holds the driver's error. */
-  | 'CONNECT_FAILED';
+  | 'CONNECT_FAILED'
+  /**
+   * A remote connection was lost (socket closed, server gone) or its server
+   * session expired; a transaction open on it was rolled back by the server.
+   * The pool replaces the connection; retry on a new lease.
+   */
+  | 'CONNECTION_LOST';
 
 /**
  * The one error class the pool throws. Match on `code`, never on the message;

@@ -141,8 +141,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     }
     const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
-    if (this.#waiters.size === 0 && this.#idle.length > 0) {
-      return Promise.resolve(this.#checkout(this.#idle.pop()!, enqueuedAt));
+    if (this.#waiters.size === 0) {
+      const slot = this.#takeIdle();
+      if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt));
     }
     if (this.#waiters.size >= this.config.maxWaiters) {
       this.#stats.totals.exhausted++;
@@ -280,9 +281,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   }
 
   #schedule(): void {
-    while (this.#waiters.size > 0 && this.#idle.length > 0) {
+    while (this.#waiters.size > 0) {
+      const slot = this.#takeIdle();
+      if (slot === undefined) break;
       const waiter = this.#waiters.take()!;
-      waiter.resolve(this.#checkout(this.#idle.pop()!, waiter.enqueuedAt));
+      waiter.resolve(this.#checkout(slot, waiter.enqueuedAt));
     }
     if (this.#state !== 'open') {
       for (const slot of this.#idle.slice()) this.#retire(slot, 'poolClosed');
@@ -378,6 +381,19 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       }
     }
     this.#pump();
+  }
+
+  /**
+   * The most recently returned idle connection that is still usable. One that
+   * died while idle (a remote socket closed, say) is retired on the way, so no
+   * caller is handed a dead connection.
+   */
+  #takeIdle(): Slot | undefined {
+    for (;;) {
+      const slot = this.#idle.pop();
+      if (slot === undefined || slot.connection.brokenBy === undefined) return slot;
+      this.#retire(slot, 'error', slot.connection.brokenBy);
+    }
   }
 
   #checkout(slot: Slot, enqueuedAt: number): PooledConnection {

@@ -3,6 +3,7 @@ import { LibsqlError } from '@libsql/core/api';
 import type { Driver, DriverConnection, DriverStatement } from './driver';
 import { normaliseArgs, scanParameters, type ParameterShape } from './args';
 import { ResultSetImpl, mapSqliteError, rowFromSql } from './result';
+import { statementKind, type StatementKind } from './statement-kind';
 
 // `libsql` 0.5 ships better-sqlite3's typings, which declare methods it lacks
 // (bind, finalize, source) and type rows as unknown. This is what it really has.
@@ -43,11 +44,6 @@ export interface NativeDriverOptions {
 
 /** Errors after which a connection is not trusted again. */
 const FATAL_CODES = new Set(['SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM']);
-
-const LEADING_COMMENTS = String.raw`^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*`;
-const DDL = new RegExp(LEADING_COMMENTS + String.raw`(?:CREATE|ALTER|DROP)\b`, 'i');
-const ROLLBACK = new RegExp(LEADING_COMMENTS + String.raw`ROLLBACK\b`, 'i');
-const COMMIT = new RegExp(LEADING_COMMENTS + String.raw`(?:COMMIT|END)\b`, 'i');
 
 /** Longest pause between two attempts while a lock is held elsewhere. */
 const MAX_BUSY_DELAY_MS = 50;
@@ -126,7 +122,7 @@ class NativeStatement implements DriverStatement {
   readonly sql: string;
   readonly reader: boolean;
   /** DDL and ROLLBACK can leave other cached statements describing a schema that is gone. */
-  readonly kind: 'ddl' | 'rollback' | 'commit' | 'other';
+  readonly kind: StatementKind;
   readonly shape: ParameterShape;
   stmt: LibsqlStatement;
   epoch: number;
@@ -140,15 +136,7 @@ class NativeStatement implements DriverStatement {
     this.stmt = stmt;
     this.epoch = epoch;
     this.reader = stmt.reader;
-    this.kind = this.reader
-      ? 'other'
-      : DDL.test(sql)
-        ? 'ddl'
-        : ROLLBACK.test(sql)
-          ? 'rollback'
-          : COMMIT.test(sql)
-            ? 'commit'
-            : 'other';
+    this.kind = this.reader ? 'other' : statementKind(sql);
     this.shape = scanParameters(sql);
     configure(stmt, this.reader);
   }
@@ -234,7 +222,7 @@ class NativeConnection implements DriverConnection {
     try {
       if (!st.reader) {
         const info = st.stmt.run(bound);
-        if (st.kind === 'ddl' || st.kind === 'rollback') this.#schemaMayHaveChanged(st.kind === 'ddl');
+        if (st.kind === 'ddl' || st.kind === 'rollback' || st.kind === 'rollbackTo') this.#schemaMayHaveChanged(st.kind);
         return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
       }
       // Column names of `SELECT *` follow the table, which another process may
@@ -276,7 +264,7 @@ class NativeConnection implements DriverConnection {
     try {
       this.#guard(() => this.#db.exec('ROLLBACK'));
     } finally {
-      this.#schemaMayHaveChanged(false);
+      this.#schemaMayHaveChanged('rollback');
     }
   }
 
@@ -286,13 +274,14 @@ class NativeConnection implements DriverConnection {
    * so both bump the epoch, a rollback only if its transaction ran DDL (every
    * bump costs each cached statement one re-prepare).
    */
-  #schemaMayHaveChanged(ddl: boolean): void {
-    if (ddl) {
+  #schemaMayHaveChanged(kind: 'ddl' | 'rollback' | 'rollbackTo'): void {
+    if (kind === 'ddl') {
       this.#driver.epoch.value++;
-      this.#uncommittedDdl = this.#db.inTransaction;
+      this.#uncommittedDdl ||= this.#db.inTransaction;
     } else if (this.#uncommittedDdl) {
       this.#driver.epoch.value++;
-      this.#uncommittedDdl = false;
+      // A savepoint rollback may leave earlier DDL of the transaction in place.
+      if (kind === 'rollback') this.#uncommittedDdl = false;
     }
   }
 

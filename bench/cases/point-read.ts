@@ -1,0 +1,13 @@
+import { SQL } from '../support/fixture';
+import { runReadCase } from '../support/read-case';
+
+runReadCase({
+  key: 'point-read',
+  title: 'Point read by primary key',
+  sql: SQL.point,
+  batch: 100,
+  withRawGet: true,
+}).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

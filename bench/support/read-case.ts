@@ -1,0 +1,159 @@
+import { createClient } from '@libsql/client';
+import { createPool } from '../../lib';
+import { normaliseArgs, scanParameters } from '../../lib/drivers/args';
+import { ResultSetImpl, rowFromSql } from '../../lib/drivers/result';
+import { createFixture, idCycler, openRaw } from './fixture';
+import { find, measure, measureOptions, type VariantSpec } from './measure';
+import { breakdown, ceiling, joinNotes, type Layer } from './notes';
+import { emitReport, ratioOf, type Comparison, type VariantResult } from './protocol';
+
+export interface ReadCaseOptions {
+  key: string;
+  title: string;
+  sql: string;
+  /** Statements per tinybench iteration. */
+  batch: number;
+  /** Also time a cached raw `.get([id])` (the call the facts' 6.7x used). */
+  withRawGet: boolean;
+}
+
+/** The pool's path, innermost first; each variant adds one layer to the one before. */
+const LAYERS: Layer[] = [
+  { variant: 'raw-all', adds: 'libsql .all' },
+  { variant: 'raw-rows', adds: 'args + client-shaped rows + ResultSet' },
+  { variant: 'lease', adds: 'lease.execute path (cache lookup, checks, await)' },
+  { variant: 'pool', adds: 'acquire + release' },
+];
+
+/**
+ * The pool's `execute` against `@libsql/client`'s and a cached raw `libsql`
+ * statement, on one query. Two more variants split the pool's time into
+ * layers for the notes: `raw-rows` (the raw call plus the result objects the
+ * pool builds, with the pool's own functions) and `lease` (`lease.execute` on
+ * one held lease, so no acquire/release per call).
+ */
+export async function runReadCase(o: ReadCaseOptions): Promise<void> {
+  const started = performance.now();
+  const fx = createFixture();
+  const pool = await createPool({ url: fx.url });
+  const client = createClient({ url: fx.url });
+  const db = openRaw(fx.path);
+  const rawAll = db.prepare(o.sql).raw(true);
+  // Separate statements: get() after all() on one statement returns stale rows.
+  const rawGet = db.prepare(o.sql).raw(true);
+  const rawRows = db.prepare(o.sql).safeIntegers(true).raw(true); // configured as the native driver does
+  const columns = rawRows.columns().map((c) => c.name);
+  const columnTypes = rawRows.columns().map((c) => c.type ?? '');
+  const shape = scanParameters(o.sql);
+  const held = await pool.acquire();
+
+  // Same answers from all of them, or the comparison means nothing.
+  const [expected] = rawAll.all([1]) as unknown[][];
+  const viaPool = (await pool.execute(o.sql, [1])).rows[0];
+  const viaClient = (await client.execute({ sql: o.sql, args: [1] })).rows[0];
+  for (const [who, row] of [['pool', viaPool], ['client', viaClient]] as const) {
+    if (JSON.stringify(Array.from(row as ArrayLike<unknown>)) !== JSON.stringify(expected)) {
+      throw new Error(`${who} returned ${JSON.stringify(row)}, raw returned ${JSON.stringify(expected)}`);
+    }
+  }
+
+  const B = o.batch;
+  const next = idCycler();
+  const variants: VariantSpec[] = [
+    {
+      name: 'pool',
+      label: 'pool.execute(sql, [id])',
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await pool.execute(o.sql, [next()]);
+      },
+    },
+    {
+      name: 'raw-all',
+      label: 'raw cached stmt.raw(true).all([id])',
+      opsPerIteration: B,
+      fn: () => {
+        for (let i = 0; i < B; i++) rawAll.all([next()]);
+      },
+    },
+  ];
+  if (o.withRawGet) {
+    variants.push({
+      name: 'raw-get',
+      label: 'raw cached stmt.raw(true).get([id])',
+      opsPerIteration: B,
+      fn: () => {
+        for (let i = 0; i < B; i++) rawGet.get([next()]);
+      },
+    });
+  }
+  variants.push(
+    {
+      name: 'lease',
+      label: '(diag) lease.execute, one held lease',
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await held.execute(o.sql, [next()]);
+      },
+    },
+    {
+      name: 'raw-rows',
+      label: '(diag) raw .all + pool result objects',
+      opsPerIteration: B,
+      fn: () => {
+        for (let i = 0; i < B; i++) {
+          const raw = rawRows.all(normaliseArgs([next()], 'number', shape)) as unknown[][];
+          const rows = new Array(raw.length);
+          for (let r = 0; r < raw.length; r++) rows[r] = rowFromSql(raw[r]!, columns, 'number');
+          new ResultSetImpl(columns.slice(), columnTypes.slice(), rows, 0, undefined);
+        }
+      },
+    },
+    // Last: every call prepares a statement that only GC frees.
+    {
+      name: 'client',
+      label: '@libsql/client client.execute',
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await client.execute({ sql: o.sql, args: [next()] });
+      },
+    },
+  );
+
+  const results = await measure(variants, measureOptions());
+  held.release();
+  await pool.close();
+  client.close();
+  db.close();
+  fx.cleanup();
+
+  const split = breakdown(results, LAYERS);
+  const comparisons: Comparison[] = [
+    compare(results, 'client', 5, '>= 5x client', joinNotes(split, ceiling(results, 'raw-all', 'raw .all', 'client'))),
+    compare(results, 'raw-all', 0.85, '>= 0.85x raw .all', split),
+  ];
+  if (o.withRawGet) comparisons.push(compare(results, 'raw-get', null, 'reference, no goal', undefined));
+  emitReport({
+    case: o.key,
+    title: o.title,
+    status: 'ok',
+    variants: results,
+    comparisons,
+    env: { sql: o.sql, batch: B },
+    durationMs: Math.round(performance.now() - started),
+  });
+}
+
+function compare(
+  results: VariantResult[],
+  baseline: string,
+  goal: number | null,
+  goalText: string,
+  note: string | undefined,
+): Comparison {
+  const ratio = ratioOf(find(results, 'pool'), find(results, baseline));
+  const met = goal === null || ratio === null ? null : ratio >= goal;
+  const c: Comparison = { subject: 'pool', baseline, ratio, goal, goalText, met };
+  if (met === false && note) c.note = note;
+  return c;
+}

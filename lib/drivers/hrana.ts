@@ -1,0 +1,70 @@
+import * as hrana from '@libsql/hrana-client';
+import { LibsqlError } from '@libsql/core/api';
+import { ResultSetImpl } from '@libsql/core/util';
+import type { InArgs, ResultSet } from '@libsql/client';
+
+// `@libsql/client` 0.18's conversions between its statements and results and
+// Hrana's (`lib-esm/hrana.js`), which the package does not export. Reproduced
+// so remote results and errors are the client's, value for value.
+
+/** A Hrana statement for `sql` (text, or SQL stored on the server) with the client's argument binding. */
+export function stmtToHrana(sql: string | hrana.Sql, args: InArgs | undefined): hrana.Stmt {
+  const stmt = new hrana.Stmt(sql);
+  if (args) {
+    if (Array.isArray(args)) {
+      stmt.bindIndexes(args);
+    } else {
+      for (const [key, value] of Object.entries(args)) stmt.bindName(key, value);
+    }
+  }
+  return stmt;
+}
+
+export function resultSetFromHrana(rows: hrana.RowsResult): ResultSet {
+  return new ResultSetImpl(
+    rows.columnNames.map((c) => c ?? ''),
+    rows.columnDecltypes.map((c) => c ?? ''),
+    rows.rows as unknown as ResultSet['rows'],
+    rows.affectedRowCount,
+    rows.lastInsertRowid,
+  );
+}
+
+/** Hrana's errors become the client's `LibsqlError`s, with the same codes. */
+export function mapHranaError(error: unknown): unknown {
+  if (error instanceof hrana.ClientError) {
+    return new LibsqlError(error.message, hranaErrorCode(error), undefined, undefined, error);
+  }
+  return error;
+}
+
+function hranaErrorCode(e: hrana.ClientError): string {
+  if (e instanceof hrana.ResponseError && e.code !== undefined) return e.code;
+  if (e instanceof hrana.ProtoError) return 'HRANA_PROTO_ERROR';
+  if (e instanceof hrana.ClosedError) {
+    return e.cause instanceof hrana.ClientError ? hranaErrorCode(e.cause) : 'HRANA_CLOSED_ERROR';
+  }
+  if (e instanceof hrana.WebSocketError) return 'HRANA_WEBSOCKET_ERROR';
+  if (e instanceof hrana.HttpServerError) return 'SERVER_ERROR';
+  if (e instanceof hrana.ProtocolVersionError) return 'PROTOCOL_VERSION_ERROR';
+  if (e instanceof hrana.InternalError) return 'INTERNAL_ERROR';
+  return 'UNKNOWN';
+}
+
+/**
+ * Whether an error means the connection itself is gone (socket closed, server
+ * unreachable, stream expired), as opposed to one statement failing.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const cause = error instanceof LibsqlError ? error.cause : error;
+  if (cause instanceof hrana.ResponseError) return false;
+  return (
+    cause instanceof hrana.ClosedError ||
+    cause instanceof hrana.WebSocketError ||
+    cause instanceof hrana.HttpServerError ||
+    cause instanceof hrana.ProtoError ||
+    cause instanceof hrana.InternalError ||
+    // fetch() rejects with this TypeError when the server cannot be reached
+    (cause instanceof TypeError && cause.message === 'fetch failed')
+  );
+}
