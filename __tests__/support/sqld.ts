@@ -33,15 +33,16 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts sqld on a free port with a temporary database and waits until `/health` answers. */
-export async function startSqld(): Promise<SqldServer> {
+export async function startSqld(extraArgs: string[] = []): Promise<SqldServer> {
   const dir = mkdtempSync(join(tmpdir(), 'libsql-pool-sqld-'));
   const dbPath = join(dir, 'data.sqld');
   const port = await freePort();
   const httpUrl = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
-  const start = async () => {
-    const proc = spawn(SQLD, ['--db-path', dbPath, '--http-listen-addr', `127.0.0.1:${port}`, '--no-welcome'], {
+  const start = async (): Promise<void> => {
+    const args = ['--db-path', dbPath, '--http-listen-addr', `127.0.0.1:${port}`, '--no-welcome', ...extraArgs];
+    const proc = spawn(SQLD, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

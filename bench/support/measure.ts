@@ -36,11 +36,11 @@ export function measureOptions(defaults: Partial<MeasureOptions> = {}): MeasureO
     return Number.isFinite(n) && n > 0 ? n : undefined;
   };
   return {
-    timeMs: env('BENCH_TIME_MS') ?? defaults.timeMs ?? 700,
+    timeMs: env('BENCH_TIME_MS') ?? defaults.timeMs ?? 400,
     iterations: defaults.iterations ?? 10,
     warmupMs: env('BENCH_WARMUP_MS') ?? defaults.warmupMs ?? 300,
     warmupIterations: defaults.warmupIterations ?? 10,
-    rounds: Math.round(env('BENCH_ROUNDS') ?? defaults.rounds ?? 3),
+    rounds: Math.round(env('BENCH_ROUNDS') ?? defaults.rounds ?? 5),
   };
 }
 

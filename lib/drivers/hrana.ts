@@ -65,6 +65,7 @@ export function isConnectionError(error: unknown): boolean {
     cause instanceof hrana.ProtoError ||
     cause instanceof hrana.InternalError ||
     // fetch() rejects with this TypeError when the server cannot be reached
-    (cause instanceof TypeError && cause.message === 'fetch failed')
+    // (matched by name: it may come from another realm than this module's).
+    ((cause as Error | undefined)?.name === 'TypeError' && (cause as Error).message === 'fetch failed')
   );
 }

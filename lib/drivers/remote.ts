@@ -275,6 +275,13 @@ class RemoteConnection implements DriverConnection {
           { cause: mapped },
         );
       }
+      // A LibsqlError (HRANA_WEBSOCKET_ERROR, SERVER_ERROR…) is what the client
+      // would throw; anything else (fetch's TypeError) gets a type of its own.
+      if (!(mapped instanceof LibsqlError)) {
+        return new PoolError('CONNECTION_LOST', `The connection to the server was lost: ${String(mapped)}`, {
+          cause: mapped,
+        });
+      }
       return mapped;
     }
     // Some errors end the transaction on the server (SQLite rolls back on a few).
