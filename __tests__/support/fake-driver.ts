@@ -60,6 +60,8 @@ export class FakeDriver implements Driver {
   // ---- observations ------------------------------------------------------
   /** Connects attempted, including failed ones. */
   connectAttempts = 0;
+  /** Connects that failed (injected). */
+  connectFailures = 0;
   /** Connections opened, in order. */
   readonly connections: FakeConnection[] = [];
   readonly log: DriverLogEntry[] = [];
@@ -121,6 +123,7 @@ export class FakeDriver implements Driver {
     if (this.holdConnects) await new Promise<void>((resolve) => this.#heldConnects.push(resolve));
     if (this.failNextConnects > 0) {
       this.failNextConnects--;
+      this.connectFailures++;
       throw new LibsqlError('SQLITE_CANTOPEN: unable to open database file (injected)', 'SQLITE_CANTOPEN');
     }
     const connection = new FakeConnection(this, await this.#inner.connect(), this.connections.length + 1);

@@ -47,6 +47,9 @@ export interface Comparison {
   met: boolean | null;
   /** What limits the ratio when the goal is not met (measured in the same run). */
   note?: string;
+  /** Table cells to show instead of the variants' ops/s (e.g. committed tx/s, bytes). */
+  subjectCell?: string;
+  baselineCell?: string;
 }
 
 export interface CaseReport {

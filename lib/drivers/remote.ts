@@ -4,6 +4,7 @@ import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
 import type { Driver, DriverConnection, DriverStatement } from './driver';
 import { isConnectionError, mapHranaError, resultSetFromHrana, stmtToHrana } from './hrana';
+import { scanParameters } from './args';
 import { statementKind, type StatementKind } from './statement-kind';
 
 export interface RemoteDriverOptions {
@@ -70,9 +71,17 @@ export class RemoteDriver implements Driver {
   }
 }
 
+/** A plain `SELECT` with a `*`: its columns follow the tables, and re-running it is harmless. */
+const SELECT = /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*SELECT\b/i;
+
 class RemoteStatement implements DriverStatement {
   readonly sql: string;
   readonly kind: StatementKind;
+  readonly selectsStar: boolean;
+  /** The text sent: `sql`, or `sql` with a comment naming the schema version (see `#runStar`). */
+  text: string;
+  /** `PRAGMA schema_version` when this connection last ran it. */
+  schemaVersion: unknown = undefined;
   /** The SQL stored on the server, and the stream generation it belongs to. */
   stored: hrana.Sql | undefined;
   generation = -1;
@@ -80,7 +89,9 @@ class RemoteStatement implements DriverStatement {
 
   constructor(sql: string, dispose: (st: RemoteStatement) => void) {
     this.sql = sql;
+    this.text = sql;
     this.kind = statementKind(sql);
+    this.selectsStar = SELECT.test(sql) && scanParameters(sql).star;
     this.dispose = () => dispose(this);
   }
 }
@@ -133,7 +144,7 @@ class RemoteConnection implements DriverConnection {
     // as it does in the client, and the connection is untouched.
     const stmt = stmtToHrana(this.#sqlFor(st), args);
     try {
-      const rows = await this.#stream.query(stmt);
+      const rows = st.selectsStar ? await this.#runStar(st, stmt, args) : await this.#stream.query(stmt);
       this.#afterStatement(st.kind);
       return resultSetFromHrana(rows);
     } catch (error) {
@@ -145,6 +156,33 @@ class RemoteConnection implements DriverConnection {
       }
       throw await this.#fail(error);
     }
+  }
+
+  /**
+   * sqld keeps a prepared statement per connection and SQL text, and after a
+   * schema change made on another connection it goes on answering with the old
+   * columns (seen with sqld 0.24: a `SELECT *` kept the old names, and after
+   * ADD COLUMN the old set of columns). `@libsql/client` never sees this, since
+   * it opens a new server connection per call; a pooled connection lives on.
+   * So a `SELECT *` runs in one round trip with `PRAGMA schema_version`, and
+   * when the schema changed since this connection last ran it, it runs again
+   * under a new text, which the server prepares afresh.
+   */
+  async #runStar(st: RemoteStatement, stmt: hrana.Stmt, args: InArgs | undefined): Promise<hrana.RowsResult> {
+    // Without a cursor: sqld 0.24 answers cursor batches over protocol 3 with
+    // entries hrana-client 0.10 does not recognise.
+    const batch = this.#stream.batch(false);
+    const versionStep = batch.step().queryValue('PRAGMA schema_version');
+    const rowsStep = batch.step().query(stmt);
+    await batch.execute();
+    const version = (await versionStep)?.value;
+    const rows = (await rowsStep)!;
+    const seen = st.schemaVersion;
+    st.schemaVersion = version;
+    if (seen === undefined || seen === version) return rows;
+    this.#release(st);
+    st.text = `${st.sql}\n-- libsql-pool: schema ${String(version)}`;
+    return this.#stream.query(stmtToHrana(this.#sqlFor(st), args));
   }
 
   #isExpiredStream(error: unknown): boolean {
@@ -233,12 +271,12 @@ class RemoteConnection implements DriverConnection {
   #sqlFor(st: RemoteStatement): string | hrana.Sql {
     if (st.stored !== undefined && st.generation === this.#generation) return st.stored;
     st.stored = undefined;
-    if (st.sql.length >= MAX_STORED_SQL_LENGTH || this.#storedCount >= STORED_SQL_LIMIT[this.#options.protocol]) {
-      return st.sql;
+    if (st.text.length >= MAX_STORED_SQL_LENGTH || this.#storedCount >= STORED_SQL_LIMIT[this.#options.protocol]) {
+      return st.text;
     }
     // Stored SQL lives on the socket over WebSocket, on the stream over HTTP.
     const owner = this.#options.protocol === 'ws' ? (this.#client as hrana.WsClient) : (this.#stream as hrana.HttpStream);
-    const stored = owner.storeSql(st.sql);
+    const stored = owner.storeSql(st.text);
     st.stored = stored;
     st.generation = this.#generation;
     this.#storedCount++;

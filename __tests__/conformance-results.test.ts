@@ -2,12 +2,26 @@ import { Buffer } from 'node:buffer';
 import { createClient, type Client, type InArgs, type InStatement, type IntMode, type ResultSet } from '@libsql/client';
 import { LibsqlBatchError, createPool, type AdaptiveConnectionPool } from '../lib';
 import { tempDir } from './helpers';
+import { startSqld, type SqldServer } from './support/sqld';
 
 // The pool's promise: a user switching from `client.execute` sees the same
 // values. Every case runs the same statements through `@libsql/client` 0.18
-// and through the pool, on the same file database, from the same setup, and
+// and through the pool, on the same database, from the same setup, and
 // compares everything a caller can observe. The pool runs each case twice: the
-// second run finds every statement in its cache.
+// second run finds every statement in its cache. All of it runs on each
+// backend: a file database, and a real sqld over WebSocket and over HTTP (a
+// server of this file's own, since every case drops all tables).
+
+type Backend = 'file' | 'ws' | 'http';
+const BACKENDS: Backend[] = ['file', 'ws', 'http'];
+
+let server: SqldServer | undefined;
+beforeAll(async () => {
+  server = await startSqld();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
 
 /** `{ sql, args }` or a plain string is `execute(stmt)`; a tuple is `execute(sql, args)`. */
 type Step = InStatement | [sql: string, args?: InArgs];
@@ -22,12 +36,15 @@ interface Case {
 
 /** What a case needs from `@libsql/client` or from the pool. */
 interface Side {
+  /** Remote sides reset without a TEMP table, which sqld does not support. */
+  remote: boolean;
   execute(step: Step): Promise<ResultSet>;
   executeMultiple(sql: string): Promise<void>;
 }
 
 function clientSide(client: Client): Side {
   return {
+    remote: client.protocol !== 'file',
     execute: (step) => (Array.isArray(step) ? client.execute(step[0], step[1]) : client.execute(step)),
     executeMultiple: (sql) => client.executeMultiple(sql),
   };
@@ -35,22 +52,25 @@ function clientSide(client: Client): Side {
 
 function poolSide(pool: AdaptiveConnectionPool): Side {
   return {
+    remote: pool.config.protocol !== 'file',
     execute: (step) => (Array.isArray(step) ? pool.execute(step[0], step[1]) : pool.execute(step)),
     executeMultiple: (sql) => pool.use((lease) => lease.executeMultiple(sql)),
   };
 }
 
-/** A client and a pool on one fresh file database, both closed afterwards. */
+/** A client and a pool on one database of `backend` (a fresh file, or the server), both closed afterwards. */
 async function withClientAndPool<T>(
+  backend: Backend,
   intMode: IntMode | undefined,
   fn: (client: Client, pool: AdaptiveConnectionPool) => Promise<T>,
 ): Promise<T> {
   const tmp = tempDir();
-  const url = tmp.url();
+  const url = backend === 'file' ? tmp.url() : backend === 'ws' ? server!.wsUrl : server!.httpUrl;
   let pool: AdaptiveConnectionPool | undefined;
   let client: Client | undefined;
   try {
-    pool = await createPool({ url, intMode });
+    // One connection: a case's second run must find its statements cached there.
+    pool = await createPool({ url, intMode, max: 1 });
     client = createClient({ url, intMode });
     return await fn(client, pool);
   } finally {
@@ -72,7 +92,7 @@ async function reset(side: Side): Promise<void> {
   const drops = rows.map((r) => `DROP ${String(r.type).toUpperCase()} IF EXISTS "${String(r.name)}";`);
   await side.executeMultiple(
     `PRAGMA foreign_keys=OFF;${drops.join('')}` +
-      'CREATE TEMP TABLE IF NOT EXISTS run_marker(x); INSERT OR REPLACE INTO run_marker(rowid) VALUES (1);',
+      (side.remote ? '' : 'CREATE TEMP TABLE IF NOT EXISTS run_marker(x); INSERT OR REPLACE INTO run_marker(rowid) VALUES (1);'),
   );
 }
 
@@ -607,13 +627,14 @@ const cases: Case[] = [
   },
 ];
 
+describe.each(BACKENDS)('on %s', (backend) => {
 describe('pool.execute returns what @libsql/client 0.18 returns', () => {
   test('the table has at least 30 cases', () => {
     expect(cases.length).toBeGreaterThanOrEqual(30);
   });
 
   test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    await withClientAndPool(c.intMode, async (client, pool) => {
+    await withClientAndPool(backend, c.intMode, async (client, pool) => {
       const expected = await runCase(clientSide(client), c);
       const first = await runCase(poolSide(pool), c);
 
@@ -639,8 +660,10 @@ describe('pool.execute returns what @libsql/client 0.18 returns', () => {
 
 describe('cached statements after schema changes the pool did not make', () => {
   test('a cached SELECT * returns a column renamed by another connection', async () => {
-    await withClientAndPool(undefined, async (client, pool) => {
+    await withClientAndPool(backend, undefined, async (client, pool) => {
+      await reset(clientSide(client));
       await client.executeMultiple("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'a');");
+      await pool.execute('SELECT * FROM t');
       await pool.execute('SELECT * FROM t');
       await client.execute('ALTER TABLE t RENAME COLUMN name TO nm');
 
@@ -651,11 +674,12 @@ describe('cached statements after schema changes the pool did not make', () => {
   });
 
   test('a cached SELECT * with no rows returns the real columns after a rolled-back batch added one', async () => {
-    await withClientAndPool(undefined, async (client, pool) => {
+    await withClientAndPool(backend, undefined, async (client, pool) => {
       const setup = 'CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT);';
       const query = 'SELECT * FROM t WHERE id = 0';
       const failing = ['ALTER TABLE t ADD COLUMN extra TEXT', query, 'INSERT INTO t(id) VALUES (1), (1)'];
 
+      await reset(clientSide(client));
       await client.executeMultiple(setup);
       await client.execute(query);
       await expect(client.batch(failing)).rejects.toBeInstanceOf(LibsqlBatchError);
@@ -682,7 +706,8 @@ describe('pool.batch returns what client.batch returns', () => {
       'UPDATE log SET at = at * 10',
       'SELECT * FROM log ORDER BY id',
     ];
-    await withClientAndPool(undefined, async (client, pool) => {
+    await withClientAndPool(backend, undefined, async (client, pool) => {
+      await reset(clientSide(client));
       await client.executeMultiple(setup);
       const expected = await client.batch(batch, 'write');
       await reset(poolSide(pool));
@@ -702,7 +727,8 @@ describe('pool.batch returns what client.batch returns', () => {
       'SELECT 1',
     ];
     const count = 'SELECT count(*) AS n FROM log';
-    await withClientAndPool(undefined, async (client, pool) => {
+    await withClientAndPool(backend, undefined, async (client, pool) => {
+      await reset(clientSide(client));
       await client.executeMultiple(setup);
       await client.execute({ sql: 'INSERT INTO log(msg, at) VALUES (?, ?)', args: ['before', 0] });
       const expected = await client.batch(batch).then(
@@ -728,4 +754,5 @@ describe('pool.batch returns what client.batch returns', () => {
       expect(actualCount.rows[0]!.n).toBe(1);
     });
   });
+});
 });
