@@ -17,6 +17,14 @@ export interface PoolConfig {
   authToken?: string;
   /** Encryption key of a `file:` database, as `@libsql/client`'s `encryptionKey`. */
   encryptionKey?: string;
+  /**
+   * Makes a `file:` database an embedded replica of this server (`http:`,
+   * `https:` or `libsql:`), as `@libsql/client`'s `syncUrl`: reads are local,
+   * `pool.sync()` pulls changes. A replica is one connection, like `:memory:`.
+   */
+  syncUrl?: string;
+  /** Sync the replica in the background every this many seconds, as the client's `syncInterval`. */
+  syncInterval?: number;
   /** How integers come back, as `@libsql/client`'s `intMode`. @default 'number' */
   intMode?: IntMode;
   /** Connections kept open even when idle. `createPool` opens them (at least one). @default 1 */
@@ -58,6 +66,8 @@ export interface ResolvedConfig {
   readonly memory: boolean;
   readonly authToken: string | undefined;
   readonly encryptionKey: string | undefined;
+  readonly syncUrl: string | undefined;
+  readonly syncInterval: number | undefined;
   readonly intMode: IntMode;
   readonly min: number;
   readonly max: number;
@@ -85,7 +95,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 const KEYS = new Set<string>([
-  'url', 'authToken', 'encryptionKey', 'intMode', 'min', 'max', 'acquireTimeoutMs', 'maxWaiters',
+  'url', 'authToken', 'encryptionKey', 'syncUrl', 'syncInterval', 'intMode', 'min', 'max', 'acquireTimeoutMs', 'maxWaiters',
   'idleTimeoutMs', 'maxUses', 'closeTimeoutMs', 'busyTimeoutMs', 'wal', 'statementCache',
 ]);
 
@@ -101,15 +111,29 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
   if (typeof url !== 'string' || url === '') throw invalid('url', 'a non-empty string', url);
   optionalString(config, 'authToken');
   optionalString(config, 'encryptionKey');
+  optionalString(config, 'syncUrl');
+  const syncInterval = config.syncInterval;
+  if (syncInterval !== undefined && (typeof syncInterval !== 'number' || !(syncInterval > 0) || !Number.isFinite(syncInterval))) {
+    throw invalid('syncInterval', 'a number of seconds > 0', syncInterval);
+  }
   const intMode = config.intMode ?? DEFAULTS.intMode;
   if (intMode !== 'number' && intMode !== 'bigint' && intMode !== 'string') {
     throw invalid('intMode', '"number", "bigint" or "string"', intMode);
   }
   const target = parseUrl(url, config.authToken, intMode, config.encryptionKey !== undefined);
+  if (config.syncUrl !== undefined && (target.protocol !== 'file' || target.memory)) {
+    throw new PoolError('INVALID_CONFIG', '`syncUrl` makes a local file an embedded replica; `url` must be a "file:" path');
+  }
+  if (syncInterval !== undefined && config.syncUrl === undefined) {
+    throw new PoolError('INVALID_CONFIG', '`syncInterval` needs `syncUrl`');
+  }
+  // An in-memory database lives on the one connection that opened it, and each
+  // connection to a replica carries its own sync state: both are one connection.
+  const single = target.memory || config.syncUrl !== undefined;
 
   const min = integer(config, 'min', DEFAULTS.min, 0);
   const max = integer(config, 'max', DEFAULTS.max, 1);
-  if (min > max && !target.memory) {
+  if (min > max && !single) {
     throw new PoolError('INVALID_CONFIG', `Expected \`min\` (${min}) to be at most \`max\` (${max})`);
   }
   const maxUses = integer(config, 'maxUses', DEFAULTS.maxUses, 1, true);
@@ -130,11 +154,11 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
     memory: target.memory,
     authToken: target.authToken,
     encryptionKey: config.encryptionKey,
+    syncUrl: config.syncUrl,
+    syncInterval,
     intMode,
-    // An in-memory database lives on the one connection that opened it: a
-    // second connection would be a second, empty database.
-    min: target.memory ? 1 : min,
-    max: target.memory ? 1 : max,
+    min: single ? 1 : min,
+    max: single ? 1 : max,
     acquireTimeoutMs: duration(config, 'acquireTimeoutMs', DEFAULTS.acquireTimeoutMs),
     maxWaiters: integer(config, 'maxWaiters', DEFAULTS.maxWaiters, 0, true),
     idleTimeoutMs: duration(config, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs),
@@ -258,7 +282,7 @@ export function timerDelay(ms: number): number {
   return ms > MAX_TIMER_MS ? Number.POSITIVE_INFINITY : ms;
 }
 
-function optionalString(config: PoolConfig, key: 'authToken' | 'encryptionKey'): void {
+function optionalString(config: PoolConfig, key: 'authToken' | 'encryptionKey' | 'syncUrl'): void {
   const value = config[key];
   if (value !== undefined && typeof value !== 'string') throw invalid(key, 'a string', value);
 }

@@ -27,3 +27,6 @@ export { createDriver } from './drivers/create-driver';
 export { resolveConfig } from './config';
 export type { NativeDriverOptions } from './drivers/native';
 export type { Driver, DriverConnection, DriverStatement } from './drivers/driver';
+export type { Replicated } from './drivers/driver';
+export { RemoteDriver } from './drivers/remote';
+export type { RemoteDriverOptions } from './drivers/remote';

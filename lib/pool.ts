@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import pLimit from 'p-limit';
 import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
 import { transactionModeToBegin } from '@libsql/core/util';
+import { LibsqlError } from '@libsql/core/api';
 import { resolveConfig, timerDelay, type PoolConfig, type ResolvedConfig } from './config';
 import { PoolError, reportError } from './errors';
 import {
@@ -13,8 +14,8 @@ import {
   type PoolEvents,
 } from './events';
 import { createDriver } from './drivers/create-driver';
-import type { Driver, DriverConnection, DriverStatement } from './drivers/driver';
-import { PooledConnection, revokeLease, type BatchStatement, type LeaseEnd } from './pooled-connection';
+import type { Driver, DriverConnection, DriverStatement, Replicated } from './drivers/driver';
+import { PooledConnection, leaseConnection, revokeLease, type BatchStatement, type LeaseEnd } from './pooled-connection';
 import type { PreparedStatementCache } from './statement-cache';
 import { PoolStatsRecorder, type PoolStats } from './stats';
 import { WaiterQueue, type Waiter } from './waiter-queue';
@@ -41,6 +42,8 @@ interface Slot {
   state: 'idle' | 'active' | 'resetting' | 'closed';
   lease: PooledConnection | null;
   leasedAt: number;
+  /** While `resetting`: how long the lease was held, for its deferred `checkin`. */
+  heldMs: number;
   idleSince: number;
 }
 
@@ -90,6 +93,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #lastCreateError: unknown;
   #cleanupCallback: ConnectionCleanupCallback | undefined;
   #closing: Promise<void> | undefined;
+  #syncing: Promise<unknown> = Promise.resolve();
   #drained: (() => void) | undefined;
 
   /**
@@ -131,6 +135,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (this.#state !== 'open') return Promise.reject(this.#closedError());
     const { signal } = options;
     if (signal?.aborted) {
+      this.#stats.totals.aborted++;
       return Promise.reject(new PoolError('ACQUIRE_ABORTED', 'acquire() was aborted', { cause: signal.reason }));
     }
     const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
@@ -145,7 +150,10 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       const slot = this.#takeIdle();
       if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt));
     }
-    if (this.#waiters.size >= this.config.maxWaiters) {
+    // maxWaiters bounds callers waiting for a connection to come back; one the
+    // pool can still open a connection for is not waiting behind anybody.
+    const openable = Math.max(0, this.#cap() - this.#all.size);
+    if (this.#waiters.size - openable >= this.config.maxWaiters) {
       this.#stats.totals.exhausted++;
       return Promise.reject(
         new PoolError('POOL_EXHAUSTED', `${this.#waiters.size} callers are already waiting (maxWaiters)`),
@@ -216,6 +224,25 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       if (lease.inTransaction()) await lease.execute('COMMIT');
       return result;
     });
+  }
+
+  /**
+   * Pulls changes from the primary into an embedded replica (`syncUrl`), as
+   * `client.sync()`. Calls are serialised pool-wide: a second waits for the
+   * first, then syncs again.
+   */
+  sync(): Promise<Replicated> {
+    const result = this.#syncing.then(() =>
+      this.use(async (lease) => {
+        const connection = lease[leaseConnection]();
+        if (connection.sync === undefined) {
+          throw new LibsqlError('sync() needs an embedded replica: a "file:" url with `syncUrl`', 'SYNC_NOT_SUPPORTED');
+        }
+        return connection.sync();
+      }),
+    );
+    this.#syncing = result.catch(() => undefined);
+    return result;
   }
 
   /** Seed API: one callback run with the id of each connection that closes. */
@@ -295,14 +322,19 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     // After a failed connect, wait before trying again rather than spin; the
     // refill timer pumps when the pause is over.
     if (performance.now() < this.#refillBlockedUntil) return;
-    const { min, max } = this.config;
-    const cap = Math.min(max, this.#driver.maxConnections);
+    const { min } = this.config;
+    const cap = this.#cap();
     let open = this.#all.size + this.#creating;
     // One new connection per waiter not already covered by one being opened.
     for (let short = this.#waiters.size - this.#creating; short > 0 && open < cap; short--, open++) {
       this.#create().catch(() => undefined);
     }
     for (; open < min; open++) this.#create().catch(() => undefined);
+  }
+
+  /** The most connections this pool may have open. */
+  #cap(): number {
+    return Math.min(this.config.max, this.#driver.maxConnections);
   }
 
   #onAcquireTimeout(waiter: Waiter<PooledConnection>, timeoutMs: number): void {
@@ -345,16 +377,16 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       state: 'idle',
       lease: null,
       leasedAt: now,
+      heldMs: 0,
       idleSince: now,
     };
     this.#all.add(slot);
     this.#stats.totals.created++;
+    // Idle before `create` is emitted, so a listener sees it counted as idle
+    // and can be served by it.
+    if (this.#state === 'open') this.#makeIdle(slot);
     this.#emit('create', info(slot));
-    if (this.#state !== 'open') {
-      this.#retire(slot, 'poolClosed');
-    } else if (slot.state === 'idle') {
-      this.#makeIdle(slot);
-    }
+    if (this.#state !== 'open') this.#retire(slot, 'poolClosed');
     this.#pump();
   }
 
@@ -417,23 +449,24 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #checkin(slot: Slot, lease: PooledConnection, how: LeaseEnd): void {
     if (slot.lease !== lease || slot.state !== 'active') return;
     slot.lease = null;
-    this.#stats.totals.released++;
-    const heldMs = performance.now() - slot.leasedAt;
+    slot.heldMs = performance.now() - slot.leasedAt;
     if (!how.destroy && slot.connection.brokenBy === undefined && slot.connection.inTransaction()) {
-      // A connection must never reach the next caller inside this one's transaction.
+      // A connection must never reach the next caller inside this one's
+      // transaction. The lease counts as returned once the rollback is done.
       slot.state = 'resetting';
       slot.connection.rollback().then(
-        () => this.#afterCheckin(slot, heldMs, how),
-        (error) => this.#afterCheckin(slot, heldMs, { destroy: true, error }, 'error'),
+        () => this.#afterCheckin(slot, how),
+        (error) => this.#afterCheckin(slot, { destroy: true, error }, 'error'),
       );
       return;
     }
-    this.#afterCheckin(slot, heldMs, how);
+    this.#afterCheckin(slot, how);
   }
 
-  #afterCheckin(slot: Slot, heldMs: number, how: LeaseEnd, failure?: CloseReason): void {
+  /** The lease is back: counted, announced, then the connection goes idle or is retired. */
+  #afterCheckin(slot: Slot, how: LeaseEnd, failure?: CloseReason): void {
     if (slot.state === 'closed') return; // force-closed by pool.close() while resetting
-    if (this.#has('checkin')) this.#emit('checkin', { ...info(slot), heldMs });
+    this.#endLease(slot);
     if (how.destroy) {
       this.#retire(slot, failure ?? 'destroyed', how.error);
     } else if (this.#state !== 'open') {
@@ -447,6 +480,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       this.#makeIdle(slot);
     }
     this.#pump();
+  }
+
+  #endLease(slot: Slot): void {
+    this.#stats.totals.released++;
+    if (this.#has('checkin')) this.#emit('checkin', { ...info(slot), heldMs: slot.heldMs });
   }
 
   #makeIdle(slot: Slot): void {
@@ -487,17 +525,18 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #retire(slot: Slot, reason: CloseReason, error?: unknown): void {
     if (slot.state === 'closed') return;
     const revoked = slot.lease;
+    const resetting = slot.state === 'resetting';
     slot.state = 'closed';
     slot.lease = null;
     this.#all.delete(slot);
     const at = this.#idle.indexOf(slot);
     if (at !== -1) this.#idle.splice(at, 1);
-    if (revoked !== null) {
-      // Closed under its holder (pool.close() timed out): the lease still ends
-      // here, so checkout and checkin keep pairing up.
-      revoked[revokeLease]();
-      this.#stats.totals.released++;
-      this.#emit('checkin', { ...info(slot), heldMs: performance.now() - slot.leasedAt });
+    if (revoked !== null || resetting) {
+      // Closed under its holder (pool.close() timed out), or while rolling back
+      // after its lease: the lease still ends here, so every checkout has its checkin.
+      revoked?.[revokeLease]();
+      if (revoked !== null) slot.heldMs = performance.now() - slot.leasedAt;
+      this.#endLease(slot);
     }
     this.#stats.recordClose(reason);
     if (this.#cache !== false) this.#cache.clearConnection(slot.id);

@@ -23,6 +23,9 @@ export interface LeaseInit {
 /** Lets the pool end a lease it had to close under its holder. @internal */
 export const revokeLease = Symbol('revokeLease');
 
+/** Lets the pool reach the driver connection of a live lease. @internal */
+export const leaseConnection = Symbol('leaseConnection');
+
 /**
  * A connection lent to one caller. Return it with `release()` (or `await
  * using`); after that every call throws `PoolError` `LEASE_RELEASED`, so a
@@ -150,6 +153,11 @@ export class PooledConnection {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.release();
+  }
+
+  /** @internal */
+  [leaseConnection](): DriverConnection {
+    return this.#live();
   }
 
   /** @internal The pool closed this connection under the holder. */

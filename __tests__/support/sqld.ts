@@ -51,13 +51,14 @@ export async function startSqld(extraArgs: string[] = []): Promise<SqldServer> {
     await waitForHealth(httpUrl, proc, () => stderr);
   };
 
-  const stop = async () => {
+  /** SIGTERM and a short grace (sqld drains open streams), then SIGKILL. */
+  const stop = async (graceMs = 2_000) => {
     const proc = child;
     child = undefined;
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGTERM');
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+    proc.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+    const killer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(killer);
   };
@@ -68,10 +69,11 @@ export async function startSqld(extraArgs: string[] = []): Promise<SqldServer> {
     httpUrl,
     wsUrl: `ws://127.0.0.1:${port}`,
     dbPath,
-    stop,
     start,
+    stop: () => stop(),
     dispose: async () => {
-      await stop();
+      // Nothing more is read from it: no need for a graceful shutdown.
+      await stop(0);
       rmSync(dir, { recursive: true, force: true });
     },
   };

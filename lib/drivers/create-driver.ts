@@ -21,5 +21,7 @@ export function createDriver(config: ResolvedConfig): Driver {
     wal: config.wal,
     authToken: config.authToken,
     encryptionKey: config.encryptionKey,
+    syncUrl: config.syncUrl,
+    syncInterval: config.syncInterval,
   });
 }

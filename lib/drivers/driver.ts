@@ -30,6 +30,14 @@ export interface DriverConnection {
   readonly brokenBy: unknown;
   /** Releases the physical connection. Idempotent, never throws. */
   close(): void;
+  /** Pulls changes from the primary, for an embedded replica; absent where there is none. */
+  sync?(): Promise<Replicated>;
+}
+
+/** What `sync()` did, as `@libsql/client` reports it. */
+export interface Replicated {
+  frames_synced: number;
+  frame_no: number;
 }
 
 /** Opens connections for one database. One driver per pool. */

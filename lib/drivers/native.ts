@@ -1,6 +1,6 @@
 import type { InArgs, IntMode, ResultSet } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
-import type { Driver, DriverConnection, DriverStatement } from './driver';
+import type { Driver, DriverConnection, DriverStatement, Replicated } from './driver';
 import { normaliseArgs, scanParameters, type ParameterShape } from './args';
 import { ResultSetImpl, mapSqliteError, rowFromSql } from './result';
 import { statementKind, type StatementKind } from './statement-kind';
@@ -22,6 +22,7 @@ interface LibsqlDatabase {
   prepare(sql: string): LibsqlStatement;
   exec(sql: string): void;
   close(): void;
+  sync(): { frames_synced: number; frame_no: number };
 }
 interface LibsqlModule {
   new (path: string, options: Record<string, unknown>): LibsqlDatabase;
@@ -40,6 +41,10 @@ export interface NativeDriverOptions {
   wal: boolean;
   authToken?: string;
   encryptionKey?: string;
+  /** The primary of an embedded replica. */
+  syncUrl?: string;
+  /** Background sync period in seconds. */
+  syncInterval?: number;
 }
 
 /** Errors after which a connection is not trusted again. */
@@ -104,17 +109,20 @@ export class NativeDriver implements Driver {
         timeout: 0,
         authToken: o.authToken,
         encryptionKey: o.encryptionKey,
+        syncUrl: o.syncUrl,
+        syncPeriod: o.syncInterval,
       });
     } catch (error) {
       throw mapSqliteError(error, Database.SqliteError);
     }
     try {
-      if (!o.memory && o.wal) db.exec('PRAGMA journal_mode=WAL');
+      // A replica's journal belongs to its sync machinery.
+      if (!o.memory && o.wal && o.syncUrl === undefined) db.exec('PRAGMA journal_mode=WAL');
     } catch (error) {
       db.close();
       throw mapSqliteError(error, Database.SqliteError);
     }
-    return new NativeConnection(db, this);
+    return new NativeConnection(db, this, o.syncUrl !== undefined);
   }
 }
 
@@ -161,9 +169,10 @@ class NativeConnection implements DriverConnection {
   #open = true;
   brokenBy: unknown = undefined;
 
-  constructor(db: LibsqlDatabase, driver: NativeDriver) {
+  constructor(db: LibsqlDatabase, driver: NativeDriver, replica: boolean) {
     this.#db = db;
     this.#driver = driver;
+    this.sync = replica ? () => this.#sync() : undefined;
   }
 
   prepare(sql: string): NativeStatement {
@@ -258,6 +267,19 @@ class NativeConnection implements DriverConnection {
 
   inTransaction(): boolean {
     return this.#open && this.#db.open && this.#db.inTransaction;
+  }
+
+  /** Defined only on an embedded replica (the pool checks for it). */
+  readonly sync: (() => Promise<Replicated>) | undefined;
+
+  async #sync(): Promise<Replicated> {
+    try {
+      const { frames_synced, frame_no } = this.#guard(() => this.#db.sync());
+      return { frames_synced, frame_no };
+    } finally {
+      // What the primary sent may include DDL.
+      this.#driver.epoch.value++;
+    }
   }
 
   async rollback(): Promise<void> {
