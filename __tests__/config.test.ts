@@ -62,6 +62,16 @@ const invalidCases: Array<[string, unknown, RegExp]> = [
   ['maxUses 0', { url, maxUses: 0 }, /maxUses/],
   ['maxUses -Infinity', { url, maxUses: Number.NEGATIVE_INFINITY }, /maxUses/],
   ['maxUses on an in-memory database (would erase it)', { url: ':memory:', maxUses: 5 }, /maxUses/],
+  ['adaptive "yes"', { url, adaptive: 'yes' }, /adaptive/],
+  ['maxLifetimeMs 0', { url, maxLifetimeMs: 0 }, /maxLifetimeMs/],
+  ['lifetimeJitter 1', { url, lifetimeJitter: 1 }, /lifetimeJitter/],
+  ['lifetimeJitter -0.1', { url, lifetimeJitter: -0.1 }, /lifetimeJitter/],
+  ['validateAfterIdleMs -1', { url, validateAfterIdleMs: -1 }, /validateAfterIdleMs/],
+  ['validateTimeoutMs 0', { url, validateTimeoutMs: 0 }, /validateTimeoutMs/],
+  ['leakDetectionMs 0', { url, leakDetectionMs: 0 }, /leakDetectionMs/],
+  ['warmStatements -1', { url, warmStatements: -1 }, /warmStatements/],
+  ['connectRetryMaxMs below connectRetryMs', { url, connectRetryMs: 500, connectRetryMaxMs: 100 }, /connectRetryMaxMs/],
+  ['breakerThreshold 0', { url, breakerThreshold: 0 }, /breakerThreshold/],
   // closeTimeoutMs
   ['closeTimeoutMs -1', { url, closeTimeoutMs: -1 }, /closeTimeoutMs/],
   ['closeTimeoutMs NaN', { url, closeTimeoutMs: Number.NaN }, /closeTimeoutMs/],
@@ -131,6 +141,22 @@ describe('resolveConfig fills in defaults', () => {
       closeTimeoutMs: 10_000,
       busyTimeoutMs: 5_000,
       wal: true,
+      adaptive: true,
+      lifetimeJitter: 0.1,
+      validateTimeoutMs: 5_000,
+      leakDetectionMs: Number.POSITIVE_INFINITY,
+      warmStatements: 16,
+      connectRetryMs: 100,
+      connectRetryMaxMs: 10_000,
+      breakerThreshold: 5,
+    });
+  });
+
+  test('a server gets a lifetime and idle validation by default; a local file needs neither', () => {
+    expect(resolveConfig({ url })).toMatchObject({ maxLifetimeMs: Infinity, validateAfterIdleMs: Infinity });
+    expect(resolveConfig({ url: 'ws://127.0.0.1:8080' })).toMatchObject({
+      maxLifetimeMs: 1_800_000,
+      validateAfterIdleMs: 30_000,
     });
   });
 
@@ -160,6 +186,14 @@ describe('resolveConfig fills in defaults', () => {
       closeTimeoutMs: 10_000,
       busyTimeoutMs: 5_000,
       wal: true,
+      adaptive: true,
+      lifetimeJitter: 0.1,
+      validateTimeoutMs: 5_000,
+      leakDetectionMs: Number.POSITIVE_INFINITY,
+      warmStatements: 16,
+      connectRetryMs: 100,
+      connectRetryMaxMs: 10_000,
+      breakerThreshold: 5,
     });
   });
 

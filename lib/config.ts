@@ -46,6 +46,39 @@ export interface PoolConfig {
   /** Put file databases in WAL mode, so readers run beside a writer. @default true */
   wal?: boolean;
   /**
+   * Size the pool from measured demand, connect cost and back-pressure
+   * (see README, "Adaptive sizing"); `false` gives a fixed pool that opens a
+   * connection for every waiting caller up to `max`. @default true
+   */
+  adaptive?: boolean;
+  /**
+   * Retire a connection this long after it opened, replacing it first
+   * (make-before-break). Each connection's lifetime is shortened by a random
+   * part of `lifetimeJitter`, fixed at birth, so they do not all expire at once.
+   * @default Infinity for local files, 1800000 (30 min) for a server
+   */
+  maxLifetimeMs?: number;
+  /** The largest fraction a lifetime is shortened by, at random. @default 0.1 */
+  lifetimeJitter?: number;
+  /**
+   * Ping a connection that sat idle longer than this before lending it; one
+   * that fails is closed (`unhealthy`) and the caller gets another.
+   * @default Infinity for local files, 30000 for a server
+   */
+  validateAfterIdleMs?: number;
+  /** How long that ping may take. @default 5000 */
+  validateTimeoutMs?: number;
+  /** Report a lease held longer than this (`leak` event), with where it was acquired. @default Infinity (off) */
+  leakDetectionMs?: number;
+  /** Statements the pool prepares on every new connection: its most used ones, up to this many. @default 16 */
+  warmStatements?: number;
+  /** First delay before retrying a failed connect; it doubles per failure, with jitter. @default 100 */
+  connectRetryMs?: number;
+  /** Longest delay between connect retries. @default 10000 */
+  connectRetryMaxMs?: number;
+  /** Consecutive connect failures that open the circuit breaker. @default 5 */
+  breakerThreshold?: number;
+  /**
    * The pool's statement cache: bounds for its own, `false` for none, or a
    * `PreparedStatementCache` to share between pools.
    * @default { maxSize: 1000, maxPerConnection: 100 }
@@ -78,6 +111,16 @@ export interface ResolvedConfig {
   readonly closeTimeoutMs: number;
   readonly busyTimeoutMs: number;
   readonly wal: boolean;
+  readonly adaptive: boolean;
+  readonly maxLifetimeMs: number;
+  readonly lifetimeJitter: number;
+  readonly validateAfterIdleMs: number;
+  readonly validateTimeoutMs: number;
+  readonly leakDetectionMs: number;
+  readonly warmStatements: number;
+  readonly connectRetryMs: number;
+  readonly connectRetryMaxMs: number;
+  readonly breakerThreshold: number;
   readonly statementCache: false | PreparedStatementCache<unknown>;
 }
 
@@ -92,11 +135,27 @@ export const DEFAULTS = Object.freeze({
   closeTimeoutMs: 10_000,
   busyTimeoutMs: 5_000,
   wal: true,
+  adaptive: true,
+  lifetimeJitter: 0.1,
+  validateTimeoutMs: 5_000,
+  leakDetectionMs: Number.POSITIVE_INFINITY,
+  warmStatements: 16,
+  connectRetryMs: 100,
+  connectRetryMaxMs: 10_000,
+  breakerThreshold: 5,
+});
+
+/** Defaults that differ for a server: its connections can go stale, a file's cannot. */
+export const REMOTE_DEFAULTS = Object.freeze({
+  maxLifetimeMs: 1_800_000,
+  validateAfterIdleMs: 30_000,
 });
 
 const KEYS = new Set<string>([
   'url', 'authToken', 'encryptionKey', 'syncUrl', 'syncInterval', 'intMode', 'min', 'max', 'acquireTimeoutMs', 'maxWaiters',
-  'idleTimeoutMs', 'maxUses', 'closeTimeoutMs', 'busyTimeoutMs', 'wal', 'statementCache',
+  'idleTimeoutMs', 'maxUses', 'closeTimeoutMs', 'busyTimeoutMs', 'wal', 'statementCache', 'adaptive',
+  'maxLifetimeMs', 'lifetimeJitter', 'validateAfterIdleMs', 'validateTimeoutMs', 'leakDetectionMs',
+  'warmStatements', 'connectRetryMs', 'connectRetryMaxMs', 'breakerThreshold',
 ]);
 
 /** Validates `config` and fills in every default. Throws `PoolError` `INVALID_CONFIG` naming the field. */
@@ -145,6 +204,18 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
   }
   const wal = config.wal === undefined ? DEFAULTS.wal : config.wal;
   if (typeof wal !== 'boolean') throw invalid('wal', 'a boolean', wal);
+  const adaptive = config.adaptive === undefined ? DEFAULTS.adaptive : config.adaptive;
+  if (typeof adaptive !== 'boolean') throw invalid('adaptive', 'a boolean', adaptive);
+  const remote = target.protocol !== 'file';
+  const lifetimeJitter = config.lifetimeJitter === undefined ? DEFAULTS.lifetimeJitter : config.lifetimeJitter;
+  if (typeof lifetimeJitter !== 'number' || !(lifetimeJitter >= 0 && lifetimeJitter < 1)) {
+    throw invalid('lifetimeJitter', 'a fraction >= 0 and < 1', lifetimeJitter);
+  }
+  const connectRetryMs = duration(config, 'connectRetryMs', DEFAULTS.connectRetryMs);
+  const connectRetryMaxMs = duration(config, 'connectRetryMaxMs', DEFAULTS.connectRetryMaxMs);
+  if (connectRetryMaxMs < connectRetryMs) {
+    throw new PoolError('INVALID_CONFIG', `Expected \`connectRetryMaxMs\` to be at least \`connectRetryMs\` (${connectRetryMs})`);
+  }
 
   return Object.freeze({
     url,
@@ -166,6 +237,21 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
     closeTimeoutMs: duration(config, 'closeTimeoutMs', DEFAULTS.closeTimeoutMs, 0),
     busyTimeoutMs: integer(config, 'busyTimeoutMs', DEFAULTS.busyTimeoutMs, 0),
     wal,
+    adaptive,
+    maxLifetimeMs: duration(config, 'maxLifetimeMs', remote ? REMOTE_DEFAULTS.maxLifetimeMs : Number.POSITIVE_INFINITY),
+    lifetimeJitter,
+    validateAfterIdleMs: duration(
+      config,
+      'validateAfterIdleMs',
+      remote ? REMOTE_DEFAULTS.validateAfterIdleMs : Number.POSITIVE_INFINITY,
+      0,
+    ),
+    validateTimeoutMs: duration(config, 'validateTimeoutMs', DEFAULTS.validateTimeoutMs),
+    leakDetectionMs: duration(config, 'leakDetectionMs', DEFAULTS.leakDetectionMs),
+    warmStatements: integer(config, 'warmStatements', DEFAULTS.warmStatements, 0),
+    connectRetryMs,
+    connectRetryMaxMs,
+    breakerThreshold: integer(config, 'breakerThreshold', DEFAULTS.breakerThreshold, 1),
     statementCache: resolveCache(config.statementCache),
   });
 }

@@ -1,0 +1,90 @@
+/** Where a suspected leak stands: held too long, then back, or dropped unreleased. */
+export type LeakState = 'suspected' | 'resolved' | 'collected';
+
+/** What a leak report carries; the pool adds the connection's info. */
+export interface LeakReport {
+  readonly state: LeakState;
+  /** How long the lease had been held when reported. */
+  readonly heldMs: number;
+  /** The stack of the `acquire()` call that took the lease. */
+  readonly stack: string | undefined;
+}
+
+interface Watch {
+  readonly since: number;
+  readonly stack: string | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  suspected: boolean;
+  done: boolean;
+}
+
+/**
+ * Watches leases for `thresholdMs`: a lease still held then is reported
+ * `suspected`, with the stack of the code that acquired it; when it comes
+ * back, `resolved`. A lease object that is garbage-collected without being
+ * released is reported `collected`, and `reclaim` gives its connection back to
+ * the pool (nobody can use that lease any more). Only built when
+ * `leakDetectionMs` is set: capturing a stack per checkout has a cost.
+ */
+export class LeakDetector<K extends object> {
+  readonly #thresholdMs: number;
+  readonly #now: () => number;
+  readonly #report: (token: object, report: LeakReport) => void;
+  readonly #registry: FinalizationRegistry<{ watch: Watch; reclaim: () => void; token: object }>;
+
+  constructor(
+    thresholdMs: number,
+    now: () => number,
+    report: (token: object, report: LeakReport) => void,
+  ) {
+    this.#thresholdMs = thresholdMs;
+    this.#now = now;
+    this.#report = report;
+    this.#registry = new FinalizationRegistry(({ watch, reclaim, token }) => {
+      if (watch.done) return;
+      this.#finish(watch);
+      this.#report(token, { state: 'collected', heldMs: this.#now() - watch.since, stack: watch.stack });
+      reclaim();
+    });
+  }
+
+  /**
+   * Starts watching `lease`. `token` identifies the checkout to `report` (it
+   * must not reference the lease, or the lease could never be collected);
+   * `reclaim` runs if the lease is collected unreleased. Returns the handle for `end`.
+   */
+  watch(lease: K, token: object, reclaim: () => void): object {
+    const watch: Watch = {
+      since: this.#now(),
+      stack: new Error('acquired here').stack?.split('\n').slice(1).join('\n'),
+      timer: undefined,
+      suspected: false,
+      done: false,
+    };
+    watch.timer = setTimeout(() => {
+      watch.timer = undefined;
+      if (watch.done) return;
+      watch.suspected = true;
+      this.#report(token, { state: 'suspected', heldMs: this.#now() - watch.since, stack: watch.stack });
+    }, this.#thresholdMs);
+    watch.timer.unref?.();
+    this.#registry.register(lease, { watch, reclaim, token }, watch);
+    return watch;
+  }
+
+  /** The lease came back. Reports `resolved` if it had been suspected. */
+  end(handle: object, token: object): void {
+    const watch = handle as Watch;
+    if (watch.done) return;
+    this.#finish(watch);
+    if (watch.suspected) {
+      this.#report(token, { state: 'resolved', heldMs: this.#now() - watch.since, stack: watch.stack });
+    }
+  }
+
+  #finish(watch: Watch): void {
+    watch.done = true;
+    if (watch.timer !== undefined) clearTimeout(watch.timer);
+    this.#registry.unregister(watch);
+  }
+}
