@@ -221,7 +221,7 @@ describe('opening connections', () => {
     const pool = await createPool({ url: tmp.url(), min: 1, max: 2, acquireTimeoutMs: 100 }, driver);
     try {
       const held = await pool.acquire();
-      driver.failConnects = 1;
+      driver.failConnects = 1_000; // every retry within the timeout fails too
       const waiting = pool.acquire();
       const outcome = expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT', cause: driver.connectError });
       await jest.advanceTimersByTimeAsync(100);

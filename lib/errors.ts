@@ -1,3 +1,5 @@
+import type { PoolStats } from './stats';
+
 /**
  * Every condition the pool itself reports. SQL errors are not here: they reach
  * the caller as the `LibsqlError` that `@libsql/client` would have thrown.
@@ -32,11 +34,14 @@ export type PoolErrorCode =
  */
 export class PoolError extends Error {
   readonly code: PoolErrorCode;
+  /** The pool's state when it happened (`ACQUIRE_TIMEOUT`). */
+  readonly stats: PoolStats | undefined;
 
-  constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown; stats?: PoolStats }) {
     super(message, options);
     this.name = 'PoolError';
     this.code = code;
+    this.stats = options?.stats;
   }
 }
 

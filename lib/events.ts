@@ -1,4 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
+import type { BreakerState } from './connect-backoff';
+import type { LeakReport } from './leak-detector';
+import type { ResizeEvent } from './size-controller';
 
 /** Identifies one physical connection; unique across the process, never reused. */
 export type ConnectionId = number;
@@ -28,6 +31,18 @@ export interface ConnectionInfo {
 export type CheckoutEvent = ConnectionInfo & { readonly waitedMs: number };
 export type CheckinEvent = ConnectionInfo & { readonly heldMs: number };
 export type CloseEvent = ConnectionInfo & { readonly reason: CloseReason; readonly error?: unknown };
+export type LeakEvent = ConnectionInfo & LeakReport;
+
+/** A connection could not be opened; the pool retries after `retryInMs`. */
+export interface ConnectErrorEvent {
+  readonly error: unknown;
+  /** Consecutive failures so far. */
+  readonly failures: number;
+  readonly retryInMs: number;
+  /** `open`: acquires that no open connection can serve fail at once with the cause. */
+  readonly breaker: BreakerState;
+}
+
 export interface ListenerErrorEvent {
   readonly event: string;
   readonly error: unknown;
@@ -46,6 +61,12 @@ export interface PoolEvents {
   checkin: [info: CheckinEvent];
   /** A physical connection was retired; its statements are already evicted. */
   close: [info: CloseEvent];
+  /** The pool's target size changed (adaptive sizing). */
+  resize: [info: ResizeEvent];
+  /** A lease was held longer than `leakDetectionMs` (`suspected`), came back (`resolved`), or was dropped unreleased (`collected`). */
+  leak: [info: LeakEvent];
+  /** Opening a connection failed. */
+  connectError: [info: ConnectErrorEvent];
   /** A listener of another event threw. The pool carried on. */
   listenerError: [info: ListenerErrorEvent];
 }

@@ -30,3 +30,17 @@ export type { Driver, DriverConnection, DriverStatement } from './drivers/driver
 export type { Replicated } from './drivers/driver';
 export { RemoteDriver } from './drivers/remote';
 export type { RemoteDriverOptions } from './drivers/remote';
+export { PooledClient, PooledTransaction, createPooledClient } from './pooled-client';
+export {
+  CHECKIN_CHANNEL,
+  CHECKOUT_CHANNEL,
+  CLOSE_CHANNEL,
+  CREATE_CHANNEL,
+  QUERY_CHANNEL,
+  checkinChannel,
+  checkoutChannel,
+  closeChannel,
+  createChannel,
+  queryChannel,
+} from './diagnostics';
+export type { PoolChannelMessages, QueryContext } from './diagnostics';

@@ -14,11 +14,15 @@ import {
   type PoolEvents,
 } from './events';
 import { createDriver } from './drivers/create-driver';
+import { poolEventChannels } from './diagnostics';
 import type { Driver, DriverConnection, DriverStatement, Replicated } from './drivers/driver';
 import { PooledConnection, leaseConnection, revokeLease, type BatchStatement, type LeaseEnd } from './pooled-connection';
 import type { PreparedStatementCache } from './statement-cache';
 import { PoolStatsRecorder, type PoolStats } from './stats';
 import { WaiterQueue, type Waiter } from './waiter-queue';
+import { SizeController } from './size-controller';
+import { ConnectBackoff } from './connect-backoff';
+import { LeakDetector, type LeakReport } from './leak-detector';
 
 export interface AcquireOptions {
   /** Aborts the wait with `ACQUIRE_ABORTED`. */
@@ -38,10 +42,24 @@ interface Slot {
   readonly connection: DriverConnection;
   readonly createdAt: number;
   uses: number;
-  /** `resetting`: back from a lease, rolling back a transaction it left open. */
-  state: 'idle' | 'active' | 'resetting' | 'closed';
-  lease: PooledConnection | null;
+  /**
+   * `resetting`: back from a lease, rolling back a transaction it left open.
+   * `validating`: pinged after a long idle time before it is lent again.
+   */
+  state: 'idle' | 'active' | 'resetting' | 'validating' | 'closed';
+  /** The lease out, weakly held when leak detection watches for leases dropped unreleased. */
+  lease: PooledConnection | WeakRef<PooledConnection> | null;
+  /** Bumped per checkout: a lease ends its own checkout only. */
+  leaseSeq: number;
+  leakHandle: object | undefined;
   leasedAt: number;
+  /** Past its lifetime: replaced (make-before-break), then retired. */
+  expired: boolean;
+  /** A replacement is being opened. */
+  replacing: boolean;
+  /** Its replacement is open: retire it as soon as it is not leased. */
+  retireAtCheckin: boolean;
+  lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
   /** While `resetting`: how long the lease was held, for its deferred `checkin`. */
   heldMs: number;
   idleSince: number;
@@ -61,8 +79,11 @@ function newConnectionId(): ConnectionId {
   return ids.next++;
 }
 
-/** How long the pool waits before refilling `min` after a failed connect. */
-const REFILL_RETRY_MS = 1_000;
+/** Adaptive sizing: demand is sampled per window; the target moves at most once per dwell. */
+const DEMAND_WINDOW_MS = 1_000;
+const RESIZE_DWELL_MS = 2_000;
+/** Quiet time after back-pressure before the effective maximum grows by one. */
+const RECOVERY_MS = 1_000;
 
 /**
  * A pool of libSQL connections that reuses each one, with its prepared
@@ -88,9 +109,15 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #pumping = false;
   #pumpAgain = false;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #refillTimer: ReturnType<typeof setTimeout> | undefined;
-  #refillBlockedUntil = 0;
-  #lastCreateError: unknown;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #recheckTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Leases out now. */
+  #leased = 0;
+  /** Connections past their lifetime, waiting for a replacement or to come back. */
+  readonly #expiring = new Set<Slot>();
+  readonly #controller: SizeController | undefined;
+  readonly #backoff: ConnectBackoff;
+  readonly #leaks: LeakDetector<PooledConnection> | undefined;
   #cleanupCallback: ConnectionCleanupCallback | undefined;
   #closing: Promise<void> | undefined;
   #syncing: Promise<unknown> = Promise.resolve();
@@ -106,6 +133,27 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const c = this.config;
     this.#driver = driver ?? createDriver(c);
     this.#cache = c.statementCache as PreparedStatementCache<DriverStatement> | false;
+    if (c.adaptive) {
+      this.#controller = new SizeController({
+        min: c.min,
+        max: Math.min(c.max, this.#driver.maxConnections),
+        dwellMs: RESIZE_DWELL_MS,
+        windowMs: DEMAND_WINDOW_MS,
+        recoveryMs: RECOVERY_MS,
+      });
+      this.#driver.onBackpressure = () => this.#onBackpressure();
+    }
+    this.#backoff = new ConnectBackoff({
+      baseMs: c.connectRetryMs,
+      maxMs: c.connectRetryMaxMs,
+      threshold: c.breakerThreshold,
+      random: Math.random,
+    });
+    if (Number.isFinite(c.leakDetectionMs)) {
+      this.#leaks = new LeakDetector(c.leakDetectionMs, () => performance.now(), (token, report) =>
+        this.#onLeak(token as Slot, report),
+      );
+    }
   }
 
   /** The statement cache this pool fills and evicts, or `false`. */
@@ -150,6 +198,12 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       const slot = this.#takeIdle();
       if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt));
     }
+    // With the breaker open and no connection that could come back, waiting
+    // can only end in a timeout: fail now, with the cause.
+    if (this.#backoff.state === 'open' && this.#all.size === 0 && enqueuedAt < this.#backoff.retryAt) {
+      return Promise.reject(this.#connectFailed(this.#backoff.lastError));
+    }
+    this.#controller?.observeDemand(enqueuedAt, this.#leased + this.#waiters.size + 1);
     // maxWaiters bounds callers waiting for a connection to come back; one the
     // pool can still open a connection for is not waiting behind anybody.
     const openable = Math.max(0, this.#cap() - this.#all.size);
@@ -259,17 +313,17 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   }
 
   stats(): PoolStats {
-    let active = 0;
-    for (const slot of this.#all) if (slot.state !== 'idle') active++;
     return this.#stats.snapshot({
       size: this.#all.size,
       idle: this.#idle.length,
-      active,
+      // Everything open and not idle: leased, resetting, validating, or being retired.
+      active: this.#all.size - this.#idle.length,
       waiting: this.#waiters.size,
       pending: this.#creating,
       min: this.config.min,
       max: this.config.max,
-      target: this.config.max,
+      target: this.#controller?.target ?? this.config.max,
+      effectiveMax: this.#cap(),
       statementCache: this.#cache === false ? undefined : this.#cache.stats(),
     });
   }
@@ -319,22 +373,104 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       if (this.#all.size === 0 && this.#creating === 0) this.#drained?.();
       return;
     }
-    // After a failed connect, wait before trying again rather than spin; the
-    // refill timer pumps when the pause is over.
-    if (performance.now() < this.#refillBlockedUntil) return;
-    const { min } = this.config;
+    const now = performance.now();
+    const controller = this.#controller;
+    if (controller !== undefined) {
+      const change = controller.update(now, this.#leased + this.#waiters.size);
+      if (change !== undefined) this.#emit('resize', change);
+    }
+    // After a failed connect, wait out the backoff rather than spin; the retry
+    // timer pumps when it is over.
+    if (!this.#backoff.mayConnect(now, this.#creating)) return this.#armRetry();
+    this.#replaceExpired();
     const cap = this.#cap();
     let open = this.#all.size + this.#creating;
-    // One new connection per waiter not already covered by one being opened.
-    for (let short = this.#waiters.size - this.#creating; short > 0 && open < cap; short--, open++) {
+    const uncovered = this.#waiters.size - this.#creating;
+    if (uncovered > 0 && open < cap) {
+      const held = controller === undefined ? [] : this.#heldSoFar(now);
+      for (let k = 1; k <= uncovered && open < cap && this.#backoff.mayConnect(now, this.#creating); k++) {
+        if (controller === undefined || controller.shouldCreate(k, held)) {
+          this.#create().catch(() => undefined);
+          open++;
+        } else {
+          // A lease is expected back before a new connection would be ready;
+          // look again then, in case it is late.
+          this.#armRecheck(controller.connectMs ?? 0);
+        }
+      }
+    }
+    // Warm connections: `min`, or the controller's target from measured demand.
+    const want = Math.min(cap, Math.max(this.config.min, controller?.target ?? 0));
+    for (; open < want && this.#backoff.mayConnect(now, this.#creating); open++) {
       this.#create().catch(() => undefined);
     }
-    for (; open < min; open++) this.#create().catch(() => undefined);
   }
 
-  /** The most connections this pool may have open. */
+  /** The most connections this pool may have open: `max`, lowered by back-pressure. */
   #cap(): number {
-    return Math.min(this.config.max, this.#driver.maxConnections);
+    return Math.min(this.config.max, this.#driver.maxConnections, this.#controller?.effectiveMax ?? Infinity);
+  }
+
+  /** How long each lease out has been held so far. */
+  #heldSoFar(now: number): number[] {
+    const held: number[] = [];
+    for (const slot of this.#all) if (slot.state === 'active') held.push(now - slot.leasedAt);
+    return held;
+  }
+
+  /** Starts replacements for expired connections the pool still needs; retires the others. */
+  #replaceExpired(): void {
+    for (const slot of this.#expiring) {
+      if (slot.state === 'closed') {
+        this.#expiring.delete(slot);
+        continue;
+      }
+      if (slot.replacing || slot.retireAtCheckin) continue;
+      const needed = Math.max(this.config.min, this.#controller?.target ?? 0, this.#leased + this.#waiters.size);
+      if (this.#all.size - this.#expiring.size < needed) {
+        // Make before break: the old connection keeps serving until this is open.
+        slot.replacing = true;
+        this.#create(slot).catch(() => undefined);
+      } else if (slot.state === 'idle') {
+        this.#retire(slot, 'lifetime');
+      } else {
+        slot.retireAtCheckin = true;
+      }
+    }
+  }
+
+  #armRetry(): void {
+    if (this.#retryTimer !== undefined || this.#state !== 'open') return;
+    const delay = Math.max(1, this.#backoff.retryAt - performance.now());
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#pump();
+    }, delay);
+    this.#retryTimer.unref?.();
+  }
+
+  #armRecheck(delayMs: number): void {
+    if (this.#recheckTimer !== undefined || this.#state !== 'open') return;
+    this.#recheckTimer = setTimeout(() => {
+      this.#recheckTimer = undefined;
+      this.#pump();
+    }, Math.max(1, delayMs));
+    this.#recheckTimer.unref?.();
+  }
+
+  #onBackpressure(): void {
+    const controller = this.#controller!;
+    const change = controller.backpressure(performance.now());
+    if (change !== undefined) this.#emit('resize', change);
+    // Idle connections above the lowered maximum go now; leased ones at checkin.
+    while (this.#all.size > this.#cap() && this.#idle.length > 0) this.#retire(this.#idle[0]!, 'shrink');
+    this.#pump();
+  }
+
+  #connectFailed(error: unknown): PoolError {
+    return new PoolError('CONNECT_FAILED', `Could not open ${this.config.url}: ${(error as Error)?.message}`, {
+      cause: error,
+    });
   }
 
   #onAcquireTimeout(waiter: Waiter<PooledConnection>, timeoutMs: number): void {
@@ -347,28 +483,30 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
         'ACQUIRE_TIMEOUT',
         `No connection became free within ${timeoutMs} ms (size ${s.size}/${s.max}, ${s.active} in use, ` +
           `${s.waiting} waiting, ${s.pending} opening)`,
-        { cause: this.#lastCreateError },
+        { cause: this.#backoff.lastError, stats: s },
       ),
     );
   }
 
   // ---- connection lifecycle ---------------------------------------------
 
-  async #create(): Promise<void> {
+  /** Opens a connection; `replacing` is the expired one it stands in for. */
+  async #create(replacing?: Slot): Promise<void> {
     this.#creating++;
+    const started = performance.now();
     let connection: DriverConnection;
     try {
       connection = await this.#connectLimit(() => this.#driver.connect());
     } catch (error) {
       this.#creating--;
+      if (replacing !== undefined) replacing.replacing = false;
       this.#onCreateFailed(error);
-      throw new PoolError('CONNECT_FAILED', `Could not open ${this.config.url}: ${(error as Error)?.message}`, {
-        cause: error,
-      });
+      throw this.#connectFailed(error);
     }
     this.#creating--;
-    this.#lastCreateError = undefined;
     const now = performance.now();
+    this.#controller?.recordConnect(now - started);
+    this.#backoff.success();
     const slot: Slot = {
       id: newConnectionId(),
       connection,
@@ -376,41 +514,77 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       uses: 0,
       state: 'idle',
       lease: null,
+      leaseSeq: 0,
+      leakHandle: undefined,
       leasedAt: now,
       heldMs: 0,
       idleSince: now,
+      expired: false,
+      replacing: false,
+      retireAtCheckin: false,
+      lifetimeTimer: undefined,
     };
     this.#all.add(slot);
     this.#stats.totals.created++;
+    this.#warm(slot);
+    this.#armLifetime(slot);
     // Idle before `create` is emitted, so a listener sees it counted as idle
     // and can be served by it.
     if (this.#state === 'open') this.#makeIdle(slot);
     this.#emit('create', info(slot));
     if (this.#state !== 'open') this.#retire(slot, 'poolClosed');
+    if (replacing !== undefined) {
+      // The replacement is open and warm: the old connection may go.
+      replacing.replacing = false;
+      this.#expiring.delete(replacing);
+      if (replacing.state === 'idle') this.#retire(replacing, 'lifetime');
+      else replacing.retireAtCheckin = true;
+    }
     this.#pump();
+  }
+
+  /** Prepares the pool's most used statements on a new connection, so it starts warm. */
+  #warm(slot: Slot): void {
+    const cache = this.#cache;
+    if (cache === false || this.config.warmStatements === 0) return;
+    for (const sql of cache.hotStatements(this.config.warmStatements)) {
+      try {
+        cache.getOrPrepare(slot.id, sql, () => slot.connection.prepare(sql));
+      } catch {
+        // It may no longer prepare (a dropped table); the first real use will say why.
+      }
+    }
+  }
+
+  /** Retires the connection after its lifetime, shortened at birth by a random part of the jitter. */
+  #armLifetime(slot: Slot): void {
+    const { maxLifetimeMs, lifetimeJitter } = this.config;
+    if (!Number.isFinite(maxLifetimeMs)) return;
+    const lifetime = maxLifetimeMs * (1 - lifetimeJitter * Math.random());
+    slot.lifetimeTimer = setTimeout(() => {
+      slot.lifetimeTimer = undefined;
+      if (slot.state === 'closed') return;
+      slot.expired = true;
+      this.#expiring.add(slot);
+      this.#pump();
+    }, lifetime);
+    slot.lifetimeTimer.unref?.();
   }
 
   #onCreateFailed(error: unknown): void {
     this.#stats.totals.createErrors++;
-    this.#lastCreateError = error;
-    this.#refillBlockedUntil = performance.now() + REFILL_RETRY_MS;
-    if (this.#refillTimer === undefined && this.#state === 'open') {
-      this.#refillTimer = setTimeout(() => {
-        this.#refillTimer = undefined;
-        this.#pump();
-      }, REFILL_RETRY_MS);
-      this.#refillTimer.unref?.();
-    }
+    const retryInMs = this.#backoff.failure(performance.now(), error);
+    this.#emit('connectError', {
+      error,
+      failures: this.#backoff.failures,
+      retryInMs,
+      breaker: this.#backoff.state,
+    });
+    this.#armRetry();
     // With nothing open and nothing opening, no waiter can be served: fail them
     // now with the cause rather than let each one time out.
     if (this.#all.size === 0 && this.#creating === 0) {
-      for (let waiter; (waiter = this.#waiters.take()); ) {
-        waiter.reject(
-          new PoolError('CONNECT_FAILED', `Could not open ${this.config.url}: ${(error as Error)?.message}`, {
-            cause: error,
-          }),
-        );
-      }
+      for (let waiter; (waiter = this.#waiters.take()); ) waiter.reject(this.#connectFailed(error));
     }
     this.#pump();
   }
@@ -421,11 +595,48 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * caller is handed a dead connection.
    */
   #takeIdle(): Slot | undefined {
+    const validateAfter = this.config.validateAfterIdleMs;
+    const now = Number.isFinite(validateAfter) ? performance.now() : 0;
     for (;;) {
       const slot = this.#idle.pop();
-      if (slot === undefined || slot.connection.brokenBy === undefined) return slot;
-      this.#retire(slot, 'error', slot.connection.brokenBy);
+      if (slot === undefined) return undefined;
+      if (slot.connection.brokenBy !== undefined) {
+        this.#retire(slot, 'error', slot.connection.brokenBy);
+      } else if (now - slot.idleSince > validateAfter && slot.connection.ping !== undefined) {
+        this.#validate(slot);
+      } else {
+        return slot;
+      }
     }
+  }
+
+  /**
+   * Pings a connection that sat idle long, with its own timeout, before it is
+   * lent again. The caller that would have had it is served by another, or
+   * waits in line; a connection that fails is closed (`unhealthy`).
+   */
+  #validate(slot: Slot): void {
+    slot.state = 'validating';
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeoutMs = this.config.validateTimeoutMs;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PoolError('CONNECTION_LOST', `Ping did not answer within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref?.();
+    });
+    Promise.race([slot.connection.ping!(), timedOut]).then(
+      () => {
+        clearTimeout(timer);
+        if (slot.state !== 'validating') return;
+        if (this.#state !== 'open') return this.#retire(slot, 'poolClosed');
+        slot.state = 'idle';
+        this.#makeIdle(slot);
+        this.#pump();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (slot.state === 'validating') this.#retire(slot, 'unhealthy', error);
+      },
+    );
   }
 
   #checkout(slot: Slot, enqueuedAt: number): PooledConnection {
@@ -433,23 +644,57 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     slot.state = 'active';
     slot.uses++;
     slot.leasedAt = now;
+    this.#leased++;
+    const seq = ++slot.leaseSeq;
     const lease = new PooledConnection({
       connectionId: slot.id,
       connection: slot.connection,
       cache: this.#cache,
-      end: (l, how) => this.#checkin(slot, l, how),
+      end: (_, how) => this.#checkin(slot, seq, how),
     });
-    slot.lease = lease;
+    if (this.#leaks === undefined) {
+      slot.lease = lease;
+    } else {
+      // Held weakly, so a lease dropped without release can be collected and reported.
+      slot.lease = new WeakRef(lease);
+      slot.leakHandle = this.#leaks.watch(lease, slot, () => this.#checkin(slot, seq, { destroy: false }));
+    }
     const waitedMs = now - enqueuedAt;
     this.#stats.recordCheckout(waitedMs);
     if (this.#has('checkout')) this.#emit('checkout', { ...info(slot), waitedMs });
     return lease;
   }
 
-  #checkin(slot: Slot, lease: PooledConnection, how: LeaseEnd): void {
-    if (slot.lease !== lease || slot.state !== 'active') return;
+  #checkin(slot: Slot, seq: number, how: LeaseEnd): void {
+    if (slot.leaseSeq !== seq || slot.state !== 'active') return;
     slot.lease = null;
-    slot.heldMs = performance.now() - slot.leasedAt;
+    const now = performance.now();
+    slot.heldMs = now - slot.leasedAt;
+    this.#leased--;
+    if (slot.leakHandle !== undefined) {
+      this.#leaks!.end(slot.leakHandle, slot);
+      slot.leakHandle = undefined;
+    }
+    const controller = this.#controller;
+    if (controller !== undefined) {
+      controller.recordHold(slot.heldMs);
+      controller.observeDemand(now, this.#leased + this.#waiters.size);
+    }
+    const pending = how.destroy ? undefined : slot.connection.pending?.();
+    if (pending !== undefined) {
+      // Statements of this lease still run (not awaited): they finish on this
+      // connection, outside anyone else's lease, before it is reset and lent.
+      slot.state = 'resetting';
+      void pending.then(() => {
+        if (slot.state === 'resetting') this.#reset(slot, how);
+      });
+      return;
+    }
+    this.#reset(slot, how);
+  }
+
+  /** Rolls back what the lease left open, then ends the lease. */
+  #reset(slot: Slot, how: LeaseEnd): void {
     if (!how.destroy && slot.connection.brokenBy === undefined && slot.connection.inTransaction()) {
       // A connection must never reach the next caller inside this one's
       // transaction. The lease counts as returned once the rollback is done.
@@ -466,6 +711,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   /** The lease is back: counted, announced, then the connection goes idle or is retired. */
   #afterCheckin(slot: Slot, how: LeaseEnd, failure?: CloseReason): void {
     if (slot.state === 'closed') return; // force-closed by pool.close() while resetting
+    // The lease ends here; until the branch below decides, the connection is
+    // between owners (no longer `resetting`, so retiring it cannot end the lease twice).
+    slot.state = 'active';
     this.#endLease(slot);
     if (how.destroy) {
       this.#retire(slot, failure ?? 'destroyed', how.error);
@@ -475,6 +723,10 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       this.#retire(slot, 'error', slot.connection.brokenBy);
     } else if (slot.uses >= this.config.maxUses) {
       this.#retire(slot, 'maxUses');
+    } else if (slot.retireAtCheckin) {
+      this.#retire(slot, 'lifetime');
+    } else if (this.#all.size > this.#cap()) {
+      this.#retire(slot, 'shrink');
     } else {
       slot.state = 'idle';
       this.#makeIdle(slot);
@@ -504,8 +756,14 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#idleTimer = undefined;
     const now = performance.now();
     const timeout = this.config.idleTimeoutMs;
+    const controller = this.#controller;
+    if (controller !== undefined) {
+      const change = controller.update(now, this.#leased + this.#waiters.size);
+      if (change !== undefined) this.#emit('resize', change);
+    }
+    const floor = Math.max(this.config.min, controller?.target ?? 0);
     // The bottom of the stack has been idle longest.
-    while (this.#idle.length > 0 && this.#all.size > this.config.min) {
+    while (this.#idle.length > 0 && this.#all.size > floor) {
       const oldest = this.#idle[0]!;
       if (now - oldest.idleSince < timeout) break;
       this.#retire(oldest, 'idle');
@@ -524,18 +782,26 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    */
   #retire(slot: Slot, reason: CloseReason, error?: unknown): void {
     if (slot.state === 'closed') return;
-    const revoked = slot.lease;
+    const revoked = slot.lease instanceof WeakRef ? (slot.lease.deref() ?? null) : slot.lease;
+    // Still lent out: closed under its holder (a lease that ended is already unset).
+    const wasLeased = slot.state === 'active' && slot.lease !== null;
     const resetting = slot.state === 'resetting';
     slot.state = 'closed';
     slot.lease = null;
+    clearTimeout(slot.lifetimeTimer);
+    this.#expiring.delete(slot);
+    if (wasLeased) {
+      this.#leased--;
+      if (slot.leakHandle !== undefined) this.#leaks!.end(slot.leakHandle, slot);
+    }
     this.#all.delete(slot);
     const at = this.#idle.indexOf(slot);
     if (at !== -1) this.#idle.splice(at, 1);
-    if (revoked !== null || resetting) {
+    if (wasLeased || resetting) {
       // Closed under its holder (pool.close() timed out), or while rolling back
       // after its lease: the lease still ends here, so every checkout has its checkin.
       revoked?.[revokeLease]();
-      if (revoked !== null) slot.heldMs = performance.now() - slot.leasedAt;
+      if (wasLeased) slot.heldMs = performance.now() - slot.leasedAt;
       this.#endLease(slot);
     }
     this.#stats.recordClose(reason);
@@ -557,8 +823,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#state = 'closing';
     for (let waiter; (waiter = this.#waiters.take()); ) waiter.reject(this.#closedError());
     clearTimeout(this.#idleTimer);
-    clearTimeout(this.#refillTimer);
-    this.#idleTimer = this.#refillTimer = undefined;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#recheckTimer);
+    this.#idleTimer = this.#retryTimer = this.#recheckTimer = undefined;
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
     this.#pump();
     if (this.#all.size > 0 || this.#creating > 0) {
@@ -578,11 +845,17 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   // ---- events -----------------------------------------------------------
 
   #has(event: keyof PoolEvents): boolean {
-    return this.listenerCount(event) > 0;
+    return this.listenerCount(event) > 0 || poolEventChannels[event]?.hasSubscribers === true;
+  }
+
+  #onLeak(slot: Slot, report: LeakReport): void {
+    this.#emit('leak', { ...info(slot), ...report });
   }
 
   #emit<E extends keyof PoolEvents>(event: E, payload: PoolEvents[E][0]): void {
     emitIsolated(this as unknown as EventEmitter, event, payload, (error) => this.#listenerFailed(event, error));
+    const channel = poolEventChannels[event];
+    if (channel?.hasSubscribers) channel.publish(payload);
   }
 
   #listenerFailed(event: string, error: unknown): void {

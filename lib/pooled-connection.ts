@@ -5,6 +5,7 @@ import { PoolError, describeValue } from './errors';
 import type { ConnectionId } from './events';
 import type { DriverConnection, DriverStatement } from './drivers/driver';
 import type { PreparedStatementCache } from './statement-cache';
+import { queryChannel } from './diagnostics';
 
 /** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
 export type BatchStatement = InStatement | [string, InArgs?];
@@ -71,15 +72,24 @@ export class PooledConnection {
           `Expected a SQL string or { sql, args }, got ${describeValue(stmtOrSql)}`,
         );
       }
-      const cache = this.#cache;
-      const statement =
-        cache === false
-          ? connection.prepare(sql)
-          : cache.getOrPrepare(this.connectionId, sql, () => connection.prepare(sql));
-      return connection.execute(statement, bound);
+      // Traced only while someone subscribes: the common path allocates nothing for it.
+      if (queryChannel.hasSubscribers) {
+        return queryChannel.tracePromise(this.#run, { sql, connectionId: this.connectionId }, this, connection, sql, bound);
+      }
+      return this.#run(connection, sql, bound);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Prepares `sql` once per connection (through the cache) and runs it. */
+  #run(connection: DriverConnection, sql: string, bound: InArgs | undefined): Promise<ResultSet> {
+    const cache = this.#cache;
+    const statement =
+      cache === false
+        ? connection.prepare(sql)
+        : cache.getOrPrepare(this.connectionId, sql, () => connection.prepare(sql));
+    return connection.execute(statement, bound);
   }
 
   /**
@@ -126,7 +136,11 @@ export class PooledConnection {
     if (typeof sql !== 'string') {
       throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string, got ${describeValue(sql)}`);
     }
-    await connection.executeMultiple(sql);
+    if (queryChannel.hasSubscribers) {
+      await queryChannel.tracePromise(connection.executeMultiple, { sql, connectionId: this.connectionId }, connection, sql);
+    } else {
+      await connection.executeMultiple(sql);
+    }
   }
 
   /** Whether a transaction is open on this connection. */

@@ -68,6 +68,8 @@ export class PreparedStatementCache<S = unknown> {
   #onEvict: ((entry: CacheEntry<S>, reason: EvictionReason) => void) | undefined;
   #byConnection = new Map<ConnectionId, Map<string, Entry<S>>>();
   #lru = new Set<Entry<S>>();
+  /** The entry last added or touched: the newest in both its connection's order and the global one. */
+  #newest: Entry<S> | undefined;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -161,6 +163,19 @@ export class PreparedStatementCache<S = unknown> {
     for (const entry of [...this.#lru]) this.#remove(entry, 'cleared');
   }
 
+  /**
+   * The `k` statements used most across all connections (uses summed per
+   * SQL text), most used first. O(size); the pool calls it per new connection.
+   */
+  hotStatements(k: number): string[] {
+    const uses = new Map<string, number>();
+    for (const entry of this.#lru) uses.set(entry.sql, (uses.get(entry.sql) ?? 0) + entry.uses + 1);
+    return [...uses.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([sql]) => sql);
+  }
+
   /** Number of entries of one connection. */
   connectionSize(connectionId: ConnectionId): number {
     return this.#byConnection.get(connectionId)?.size ?? 0;
@@ -216,6 +231,7 @@ export class PreparedStatementCache<S = unknown> {
     const entry: Entry<S> = { connectionId, sql, statement, preparedAt: Date.now(), uses: 0 };
     entries.set(sql, entry);
     this.#lru.add(entry);
+    this.#newest = entry;
     // Evict after inserting so a bound of N always leaves exactly N entries.
     if (entries.size > this.maxPerConnection) {
       this.#evict(entries.values().next().value as Entry<S>, 'connectionLimit');
@@ -228,11 +244,15 @@ export class PreparedStatementCache<S = unknown> {
 
   #touch(entry: Entry<S>): void {
     entry.uses++;
+    // Already the most recent everywhere (a statement run over and over):
+    // nothing to reorder. Checking costs far less than two deletes and re-adds.
+    if (this.#newest === entry) return;
     const entries = this.#byConnection.get(entry.connectionId)!;
     entries.delete(entry.sql);
     entries.set(entry.sql, entry);
     this.#lru.delete(entry);
     this.#lru.add(entry);
+    this.#newest = entry;
   }
 
   #evict(entry: Entry<S>, reason: EvictionReason): void {
@@ -246,6 +266,7 @@ export class PreparedStatementCache<S = unknown> {
     entries.delete(entry.sql);
     if (entries.size === 0) this.#byConnection.delete(entry.connectionId);
     this.#lru.delete(entry);
+    if (this.#newest === entry) this.#newest = undefined;
     // The hook runs after the entry is gone, so it may call back into the cache;
     // a hook that throws must not leave the remaining entries half-cleared.
     if (this.#onEvict !== undefined) {

@@ -42,8 +42,10 @@ export interface PoolStats {
   readonly pending: number;
   readonly min: number;
   readonly max: number;
-  /** The size the pool currently aims for. */
+  /** The size the pool currently aims for (adaptive sizing; `max` for a fixed pool). */
   readonly target: number;
+  /** `max`, lowered while the database pushes back (adaptive sizing). */
+  readonly effectiveMax: number;
   readonly totals: Readonly<PoolTotals>;
   /** Milliseconds callers waited in `acquire()`. */
   readonly acquireWaitMs: WaitPercentiles;

@@ -32,6 +32,14 @@ export interface DriverConnection {
   close(): void;
   /** Pulls changes from the primary, for an embedded replica; absent where there is none. */
   sync?(): Promise<Replicated>;
+  /** A cheap round trip proving the connection works (validation after a long idle time). */
+  ping?(): Promise<void>;
+  /**
+   * Work still running on the connection after its caller moved on (a statement
+   * waiting for a lock, not awaited), or `undefined`. The pool lends the
+   * connection again only once it settles.
+   */
+  pending?(): Promise<unknown> | undefined;
 }
 
 /** What `sync()` did, as `@libsql/client` reports it. */
@@ -51,4 +59,9 @@ export interface Driver {
   readonly maxConnections: number;
   readonly intMode: IntMode;
   connect(): Promise<DriverConnection>;
+  /**
+   * Set by the pool: the driver calls it when the database pushes back
+   * (SQLITE_BUSY after waiting, "too many requests"), so the pool can shrink.
+   */
+  onBackpressure?: () => void;
 }

@@ -51,6 +51,13 @@ function hranaErrorCode(e: hrana.ClientError): string {
   return 'UNKNOWN';
 }
 
+/** The server is saturated: sqld's "Too many concurrent requests", or HTTP 429/503. */
+export function isBackpressure(error: unknown): boolean {
+  const cause = error instanceof LibsqlError ? error.cause : error;
+  if (cause instanceof hrana.HttpServerError) return cause.status === 429 || cause.status === 503;
+  return cause instanceof Error && /too many concurrent requests/i.test(cause.message);
+}
+
 /**
  * Whether an error means the connection itself is gone (socket closed, server
  * unreachable, stream expired), as opposed to one statement failing.

@@ -1,5 +1,6 @@
 import type { InArgs, IntMode, ResultSet } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
+import { PoolError } from '../errors';
 import type { Driver, DriverConnection, DriverStatement, Replicated } from './driver';
 import { normaliseArgs, scanParameters, type ParameterShape } from './args';
 import { ResultSetImpl, mapSqliteError, rowFromSql } from './result';
@@ -50,6 +51,9 @@ export interface NativeDriverOptions {
 /** Errors after which a connection is not trusted again. */
 const FATAL_CODES = new Set(['SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM']);
 
+/** Only whitespace, comments and semicolons. */
+const EMPTY = /^(?:\s|;|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*$/;
+
 /** Longest pause between two attempts while a lock is held elsewhere. */
 const MAX_BUSY_DELAY_MS = 50;
 
@@ -81,6 +85,7 @@ export class NativeDriver implements Driver {
   readonly maxConnections: number;
   readonly intMode: IntMode;
   readonly busyTimeoutMs: number;
+  onBackpressure: (() => void) | undefined;
   readonly #options: NativeDriverOptions;
   /** Bumped by DDL or ROLLBACK on any connection, so every cached statement re-prepares once. */
   readonly epoch: { value: number };
@@ -131,6 +136,7 @@ class NativeStatement implements DriverStatement {
   readonly reader: boolean;
   /** DDL and ROLLBACK can leave other cached statements describing a schema that is gone. */
   readonly kind: StatementKind;
+  readonly empty: boolean;
   readonly shape: ParameterShape;
   stmt: LibsqlStatement;
   epoch: number;
@@ -145,6 +151,7 @@ class NativeStatement implements DriverStatement {
     this.epoch = epoch;
     this.reader = stmt.reader;
     this.kind = this.reader ? 'other' : statementKind(sql);
+    this.empty = EMPTY.test(sql);
     this.shape = scanParameters(sql);
     configure(stmt, this.reader);
   }
@@ -166,6 +173,7 @@ class NativeConnection implements DriverConnection {
   readonly #driver: NativeDriver;
   #schemaStmt: LibsqlStatement | undefined;
   #uncommittedDdl = false;
+  #pending: Promise<unknown> | undefined;
   #open = true;
   brokenBy: unknown = undefined;
 
@@ -184,6 +192,10 @@ class NativeConnection implements DriverConnection {
 
   async execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
     const st = statement as NativeStatement;
+    if (st.empty) {
+      // SQLite's own answer is "not an error" (code 0), which says nothing.
+      throw new PoolError('INVALID_ARGUMENT', 'The SQL statement is empty (only whitespace or comments)');
+    }
     const bound = normaliseArgs(args, this.#driver.intMode, st.shape);
     this.#checkOpen();
     const wasInTransaction = this.#db.inTransaction;
@@ -193,7 +205,20 @@ class NativeConnection implements DriverConnection {
       // Only a statement that left nothing behind may run again: one outside a
       // transaction (it rolled back whole), or a COMMIT (the transaction stays).
       if (isBusy(error) && (st.kind === 'commit' || (!wasInTransaction && !this.#db.inTransaction))) {
-        return this.#retryWhileBusy(st, bound, error);
+        const retry = this.#retryWhileBusy(st, bound, error);
+        // Until it settles the connection must not be lent again: a caller that
+        // did not await it would have its write run in the next holder's session.
+        const settled = retry.then(
+          () => undefined,
+          () => undefined,
+        );
+        const before = this.#pending;
+        const all = before === undefined ? settled : Promise.all([before, settled]);
+        this.#pending = all;
+        void all.then(() => {
+          if (this.#pending === all) this.#pending = undefined;
+        });
+        return retry;
       }
       throw error;
     }
@@ -220,6 +245,8 @@ class NativeConnection implements DriverConnection {
         last = error;
       }
     }
+    // Waited the whole busy timeout: the database is saturated with writers.
+    this.#driver.onBackpressure?.();
     throw last;
   }
 
@@ -267,6 +294,14 @@ class NativeConnection implements DriverConnection {
 
   inTransaction(): boolean {
     return this.#open && this.#db.open && this.#db.inTransaction;
+  }
+
+  pending(): Promise<unknown> | undefined {
+    return this.#pending;
+  }
+
+  async ping(): Promise<void> {
+    this.#guard(() => this.#db.exec('SELECT 1'));
   }
 
   /** Defined only on an embedded replica (the pool checks for it). */

@@ -3,7 +3,7 @@ import type { InArgs, IntMode, ResultSet } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
 import type { Driver, DriverConnection, DriverStatement } from './driver';
-import { isConnectionError, mapHranaError, resultSetFromHrana, stmtToHrana } from './hrana';
+import { isBackpressure, isConnectionError, mapHranaError, resultSetFromHrana, stmtToHrana } from './hrana';
 import { scanParameters } from './args';
 import { statementKind, type StatementKind } from './statement-kind';
 
@@ -41,6 +41,7 @@ export class RemoteDriver implements Driver {
   readonly protocol: 'ws' | 'http';
   readonly maxConnections = Number.POSITIVE_INFINITY;
   readonly intMode: IntMode;
+  onBackpressure: (() => void) | undefined;
   readonly #options: RemoteDriverOptions;
 
   constructor(options: RemoteDriverOptions) {
@@ -60,7 +61,7 @@ export class RemoteDriver implements Driver {
     }
     try {
       const version = await client.getVersion();
-      const connection = new RemoteConnection(client, version, this.#options);
+      const connection = new RemoteConnection(client, version, this.#options, () => this.onBackpressure?.());
       // One round trip now, so a bad URL or token fails here and not on first use.
       await connection.ping();
       return connection;
@@ -109,7 +110,15 @@ class RemoteConnection implements DriverConnection {
   #broken: unknown;
   #closed = false;
 
-  constructor(client: hrana.WsClient | hrana.HttpClient, version: number, options: RemoteDriverOptions) {
+  readonly #backpressure: () => void;
+
+  constructor(
+    client: hrana.WsClient | hrana.HttpClient,
+    version: number,
+    options: RemoteDriverOptions,
+    backpressure: () => void,
+  ) {
+    this.#backpressure = backpressure;
     this.#client = client;
     this.#version = version;
     this.#options = options;
@@ -304,6 +313,7 @@ class RemoteConnection implements DriverConnection {
 
   async #fail(error: unknown): Promise<unknown> {
     const mapped = mapHranaError(error);
+    if (isBackpressure(error)) this.#backpressure();
     if (isConnectionError(error)) {
       this.#broken ??= mapped;
       if (this.#inTransaction) {

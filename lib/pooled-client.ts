@@ -1,0 +1,300 @@
+import type { Client, InArgs, InStatement, Replicated, ResultSet, Transaction, TransactionMode } from '@libsql/client';
+import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
+import { transactionModeToBegin } from '@libsql/core/util';
+import type { PoolConfig } from './config';
+import { isPoolError } from './errors';
+import { AdaptiveConnectionPool, createPool } from './pool';
+import type { BatchStatement, PooledConnection } from './pooled-connection';
+
+/**
+ * Opens a pool (its first connection too, so a bad URL or token fails here)
+ * and returns it behind `@libsql/client`'s `Client` interface, for code and
+ * ORMs written against the client (`drizzle(client)`, Kysely's libSQL dialect).
+ */
+export async function createPooledClient(config: PoolConfig): Promise<PooledClient> {
+  return new PooledClient(await createPool(config), config);
+}
+
+/**
+ * `@libsql/client`'s `Client` over an `AdaptiveConnectionPool`: each call
+ * borrows a connection (with its cached statements) and gives it back, and a
+ * `transaction()` holds one connection from `BEGIN` until it settles. Results
+ * and SQL errors are the client's; pool conditions other than a closed pool
+ * (`ACQUIRE_TIMEOUT`, `POOL_EXHAUSTED`, …) surface as `PoolError`.
+ */
+export class PooledClient implements Client {
+  #pool: AdaptiveConnectionPool;
+  readonly #config: PoolConfig;
+  #closed = false;
+
+  /**
+   * Wraps an open pool. `config` is what `reconnect()` opens a new pool
+   * with; `createPooledClient` passes the pool's own.
+   */
+  constructor(pool: AdaptiveConnectionPool, config: PoolConfig) {
+    this.#pool = pool;
+    this.#config = config;
+  }
+
+  /** The pool underneath: its events, `stats()`, `acquire()`, and `close()`, whose promise `close()` starts. */
+  get pool(): AdaptiveConnectionPool {
+    return this.#pool;
+  }
+
+  /** Whether `close()` was called (or the pool was closed underneath). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** `"file"`, `"ws"` or `"http"`, as the client's `protocol`. */
+  get protocol(): string {
+    return this.#pool.config.protocol;
+  }
+
+  /** Runs one statement on a pooled connection, as `client.execute`. */
+  execute(stmt: InStatement): Promise<ResultSet>;
+  execute(sql: string, args?: InArgs): Promise<ResultSet>;
+  async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
+    return this.#use((lease) => lease.execute(stmtOrSql, args));
+  }
+
+  /** Runs statements in one transaction (`"deferred"` by default), all or nothing, as `client.batch`. */
+  async batch(stmts: Array<InStatement | [string, InArgs?]>, mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
+    return this.#use((lease) => lease.batch(stmts as BatchStatement[], mode));
+  }
+
+  /**
+   * Runs statements as `client.migrate`: with foreign keys off, in one
+   * deferred transaction on one connection. The connection's previous
+   * `foreign_keys` setting is restored afterwards (the client always turns it
+   * on), so later borrowers of that connection see what they saw before.
+   */
+  async migrate(stmts: InStatement[]): Promise<ResultSet[]> {
+    return this.#use(async (lease) => {
+      const before = (await lease.execute('PRAGMA foreign_keys')).rows[0]?.[0];
+      await lease.execute('PRAGMA foreign_keys=off');
+      try {
+        return await lease.batch(stmts, 'deferred');
+      } finally {
+        try {
+          await lease.execute(`PRAGMA foreign_keys=${Number(before) === 0 ? 'off' : 'on'}`);
+        } catch (error) {
+          // A connection left with foreign keys off must not be lent again.
+          lease.destroy(error);
+        }
+      }
+    });
+  }
+
+  /**
+   * Starts an interactive transaction (`"write"` by default, as the client)
+   * on one connection, which it holds until `commit()`, `rollback()` or
+   * `close()`. Always settle it, in a `finally` or with `await using`.
+   */
+  async transaction(mode: TransactionMode = 'write'): Promise<PooledTransaction> {
+    const begin = transactionModeToBegin(mode);
+    const lease = await this.#acquire();
+    try {
+      await lease.execute(begin);
+    } catch (error) {
+      lease.release();
+      throw clientError(error);
+    }
+    return new PooledTransaction(lease);
+  }
+
+  /** Runs `;`-separated SQL on one connection, as `client.executeMultiple`. */
+  async executeMultiple(sql: string): Promise<void> {
+    return this.#use((lease) => lease.executeMultiple(sql));
+  }
+
+  /** Pulls changes into an embedded replica (`syncUrl`), as `client.sync` (see `pool.sync()`). */
+  async sync(): Promise<Replicated> {
+    this.#checkOpen();
+    try {
+      return await this.#pool.sync();
+    } catch (error) {
+      throw this.#mapClosed(error);
+    }
+  }
+
+  /**
+   * After `close()`, opens a new pool with the same config; the listeners of
+   * the old pool are added to the new one, so events and metrics carry on.
+   * On an open client it does nothing: the pool replaces broken connections
+   * by itself.
+   */
+  reconnect(): void {
+    if (!this.#closed) return;
+    const old = this.#pool;
+    const pool = new AdaptiveConnectionPool(this.#config);
+    for (const event of old.eventNames()) {
+      for (const listener of old.listeners(event)) pool.on(event, listener as never);
+    }
+    this.#pool = pool;
+    this.#closed = false;
+  }
+
+  /**
+   * Closes the pool, as `client.close`: `closed` is true at once and later
+   * calls fail with `LibsqlError` `CLIENT_CLOSED`. Calls in flight finish
+   * (up to `closeTimeoutMs`); `await client.pool.close()` waits for the end.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#pool.close().catch(() => undefined);
+  }
+
+  /** `await using client = await createPooledClient(…)` closes it and waits. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.#pool.close();
+  }
+
+  async #use<T>(fn: (lease: PooledConnection) => Promise<T>): Promise<T> {
+    const lease = await this.#acquire();
+    try {
+      return await fn(lease);
+    } catch (error) {
+      throw this.#mapClosed(error);
+    } finally {
+      lease.release();
+    }
+  }
+
+  async #acquire(): Promise<PooledConnection> {
+    this.#checkOpen();
+    try {
+      return await this.#pool.acquire();
+    } catch (error) {
+      throw this.#mapClosed(error);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
+  }
+
+  /** A pool closed underneath (`client.pool.close()`) reads as a closed client. */
+  #mapClosed(error: unknown): unknown {
+    if (!isPoolError(error, 'POOL_CLOSED')) return error;
+    this.#closed = true;
+    return clientError(error);
+  }
+}
+
+/**
+ * `@libsql/client`'s `Transaction` on one pooled connection, held from
+ * `BEGIN` until `commit()`, `rollback()` or `close()`, each of which gives
+ * the connection back (idempotently). Once settled, or once the transaction
+ * has ended on its own (a `ROLLBACK` statement, an error that rolled it
+ * back), calls fail with `LibsqlError` `TRANSACTION_CLOSED` and the connection
+ * is given back.
+ */
+export class PooledTransaction implements Transaction {
+  #lease: PooledConnection | null;
+
+  /** @internal Transactions come from `client.transaction()`. */
+  constructor(lease: PooledConnection) {
+    this.#lease = lease;
+  }
+
+  /** Whether the transaction is over: settled, ended by a statement, or its connection closed. */
+  get closed(): boolean {
+    const lease = this.#lease;
+    return lease === null || lease.released || !lease.inTransaction();
+  }
+
+  /** Runs one statement inside the transaction. */
+  execute(stmt: InStatement): Promise<ResultSet>;
+  execute(sql: string, args?: InArgs): Promise<ResultSet>;
+  async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
+    return this.#live().execute(stmtOrSql, args).catch(rethrowClientError);
+  }
+
+  /**
+   * Runs statements in order inside the transaction. A failure stops the
+   * batch with a `LibsqlBatchError` naming the statement, but does not roll
+   * back, as the client's.
+   */
+  async batch(stmts: Array<InStatement | [string, InArgs?]>): Promise<ResultSet[]> {
+    const results: ResultSet[] = [];
+    for (let i = 0; i < stmts.length; i++) {
+      const stmt = stmts[i]!;
+      try {
+        results.push(await this.#live().execute(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt));
+      } catch (e) {
+        const error = clientError(e);
+        if (error instanceof LibsqlError && !(error instanceof LibsqlBatchError)) {
+          throw new LibsqlBatchError(error.message, i, error.code, error.extendedCode, error.rawCode, error.cause as Error | undefined);
+        }
+        throw error;
+      }
+    }
+    return results;
+  }
+
+  /** Runs `;`-separated SQL inside the transaction. */
+  async executeMultiple(sql: string): Promise<void> {
+    return this.#live().executeMultiple(sql).catch(rethrowClientError);
+  }
+
+  /** Rolls back and gives the connection back. Does nothing once settled. */
+  async rollback(): Promise<void> {
+    const lease = this.#lease;
+    if (lease === null) return;
+    try {
+      if (!lease.released && lease.inTransaction()) await lease.execute('ROLLBACK');
+    } catch (error) {
+      throw clientError(error);
+    } finally {
+      this.#settle();
+    }
+  }
+
+  /** Commits and gives the connection back, whether the commit succeeded or not. */
+  async commit(): Promise<void> {
+    try {
+      await this.#live().execute('COMMIT');
+    } catch (error) {
+      throw clientError(error);
+    } finally {
+      this.#settle();
+    }
+  }
+
+  /** Gives the connection back; the pool rolls back what was not committed. Idempotent. */
+  close(): void {
+    this.#settle();
+  }
+
+  /** `await using tx = await client.transaction()` closes it on scope exit. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  #settle(): void {
+    const lease = this.#lease;
+    if (lease === null) return;
+    this.#lease = null;
+    lease.release();
+  }
+
+  #live(): PooledConnection {
+    if (this.closed) {
+      this.#settle();
+      throw new LibsqlError('The transaction is closed', 'TRANSACTION_CLOSED');
+    }
+    return this.#lease!;
+  }
+}
+
+/** The pool closed under a lease or a waiter: the client's `CLIENT_CLOSED`. */
+function clientError(error: unknown): unknown {
+  if (!isPoolError(error, 'POOL_CLOSED')) return error;
+  return new LibsqlError('The client is closed', 'CLIENT_CLOSED', undefined, undefined, error);
+}
+
+function rethrowClientError(error: unknown): never {
+  throw clientError(error);
+}
