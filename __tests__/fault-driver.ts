@@ -1,5 +1,5 @@
 import type { InArgs } from '@libsql/client';
-import { createDriver, resolveConfig, type Driver, type DriverConnection, type DriverStatement } from '../lib';
+import { createDriver, resolveConfig, type Driver, type DriverConnection, type DriverStatement, type PoolConfig } from '../lib';
 
 interface WrappedStatement extends DriverStatement {
   readonly inner: DriverStatement;
@@ -19,13 +19,21 @@ export class FaultyDriver implements Driver {
   holdConnects = false;
   #held: Array<() => void> = [];
   rollbackFails = false;
+  /** Connects take this long (a timer, so fake timers drive it). */
+  connectDelayMs = 0;
+  /** While set, pings fail. */
+  pingFails = false;
+  pings = 0;
+  /** Set by the pool, as on any driver. */
+  onBackpressure: (() => void) | undefined;
   /** SQL of every statement the pool disposed of, in order. */
   readonly disposed: string[] = [];
   connects = 0;
   readonly opened: DriverConnection[] = [];
 
-  constructor(url: string) {
-    this.#inner = createDriver(resolveConfig({ url }));
+  constructor(url: string, config: Omit<PoolConfig, 'url'> = {}) {
+    this.#inner = createDriver(resolveConfig({ ...config, url }));
+    this.#inner.onBackpressure = () => this.onBackpressure?.();
   }
 
   get protocol(): string {
@@ -46,6 +54,7 @@ export class FaultyDriver implements Driver {
   async connect(): Promise<DriverConnection> {
     this.connects++;
     if (this.holdConnects) await new Promise<void>((resolve) => this.#held.push(resolve));
+    if (this.connectDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.connectDelayMs));
     if (this.failConnects > 0) {
       this.failConnects--;
       throw this.connectError;
@@ -64,6 +73,12 @@ export class FaultyDriver implements Driver {
       get brokenBy() {
         return inner.brokenBy;
       },
+      ping: async () => {
+        driver.pings++;
+        if (driver.pingFails) throw new Error('ping failed (injected)');
+        await inner.ping?.();
+      },
+      pending: () => inner.pending?.(),
       close: () => inner.close(),
     };
     this.opened.push(connection);

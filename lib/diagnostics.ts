@@ -1,4 +1,4 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
+import * as diagnosticsChannel from 'node:diagnostics_channel';
 import type { ResultSet } from '@libsql/client';
 import type { CheckinEvent, CheckoutEvent, CloseEvent, ConnectionId, ConnectionInfo, PoolEvents } from './events';
 

@@ -16,9 +16,14 @@ export type {
   ConnectionCleanupCallback,
   ConnectionId,
   ConnectionInfo,
+  ConnectErrorEvent,
+  LeakEvent,
   ListenerErrorEvent,
   PoolEvents,
 } from './events';
+export type { ResizeEvent, ResizeReason } from './size-controller';
+export type { BreakerState } from './connect-backoff';
+export type { LeakReport, LeakState } from './leak-detector';
 export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
 export { LibsqlError, LibsqlBatchError } from '@libsql/core/api';
 export type { InArgs, InStatement, InValue, IntMode, ResultSet, Row, TransactionMode, Value } from '@libsql/client';

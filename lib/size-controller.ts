@@ -145,11 +145,20 @@ export class SizeController {
   shouldCreate(k: number, heldSoFarMs: readonly number[]): boolean {
     const connect = this.#connectMs;
     const hold = this.#holdMs;
-    if (connect === undefined || hold === undefined || k > heldSoFarMs.length) return true;
-    // Expected time until each lease comes back, soonest first; the k-th waiter
-    // takes the k-th release.
-    const remaining = heldSoFarMs.map((held) => Math.max(0, hold - held)).sort((a, b) => a - b);
-    return remaining[k - 1]! > connect;
+    if (connect === undefined || hold === undefined) return true;
+    // When each lease out is expected back, soonest first. A lease held past
+    // twice the usual time is overdue: nothing says when it will be back, so
+    // no waiter counts on it.
+    const remaining = heldSoFarMs
+      .filter((held) => held <= 2 * hold + 1)
+      .map((held) => Math.max(0, hold - held))
+      .sort((a, b) => a - b);
+    if (remaining.length === 0) return true;
+    // Each connection, once back, serves the next waiter for another `hold`:
+    // the k-th waiter is served at the k-th of those release times.
+    const round = Math.floor((k - 1) / remaining.length);
+    const expectedWait = remaining[(k - 1) % remaining.length]! + round * hold;
+    return expectedWait >= connect;
   }
 
   #change(now: number, to: number, reason: ResizeReason): ResizeEvent {
