@@ -165,7 +165,7 @@ describe('connection lifetime', () => {
   });
 
   test('make-before-break: the replacement opens (warm) before the old connection closes', async () => {
-    const p = await open({ min: 1, max: 1, maxLifetimeMs: 1_000, lifetimeJitter: 0, adaptive: false });
+    const p = await open({ min: 1, max: 2, maxLifetimeMs: 1_000, lifetimeJitter: 0, adaptive: false });
     await p.execute('select 1 as hot');
     const events = recordEvents(p);
     await jest.advanceTimersByTimeAsync(1_000);
@@ -179,8 +179,21 @@ describe('connection lifetime', () => {
     expect(cache.isCached(fresh, 'select 1 as hot')).toBe(true);
   });
 
+  test('at max, where a replacement would exceed it, the old connection goes first: max is never exceeded', async () => {
+    const p = await open({ min: 1, max: 1, maxLifetimeMs: 1_000, lifetimeJitter: 0, adaptive: false });
+    let most = 0;
+    p.on('create', () => (most = Math.max(most, p.stats().size)));
+    const events = recordEvents(p);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(events.map(([name, e]) => [name, (e as { reason?: string }).reason ?? ''])).toEqual([
+      ['close', 'lifetime'],
+      ['create', ''],
+    ]);
+    expect(most).toBe(1);
+  });
+
   test('no acquire waits on a retirement: the old connection serves until its replacement is ready', async () => {
-    const p = await open({ min: 1, max: 1, maxLifetimeMs: 2_000, lifetimeJitter: 0, adaptive: false });
+    const p = await open({ min: 1, max: 2, maxLifetimeMs: 2_000, lifetimeJitter: 0, adaptive: false });
     driver.connectDelayMs = 500;
     const old = (await p.use(async (c) => c.connectionId));
     await jest.advanceTimersByTimeAsync(2_000); // expired; replacement connecting for 500 ms

@@ -55,9 +55,13 @@ export const queryChannel: diagnosticsChannel.TracingChannel<unknown, QueryConte
 
 /** Payload types of the lifecycle channels, by event. */
 export interface PoolChannelMessages {
+  /** On `libsql-pool:create`. */
   create: ConnectionInfo;
+  /** On `libsql-pool:checkout`. */
   checkout: CheckoutEvent;
+  /** On `libsql-pool:checkin`. */
   checkin: CheckinEvent;
+  /** On `libsql-pool:close`. */
   close: CloseEvent;
 }
 

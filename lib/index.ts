@@ -49,3 +49,4 @@ export {
   queryChannel,
 } from './diagnostics';
 export type { PoolChannelMessages, QueryContext } from './diagnostics';
+export type { ClearableCache } from './statement-cache-subscriber';

@@ -113,6 +113,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #recheckTimer: ReturnType<typeof setTimeout> | undefined;
   /** Leases out now. */
   #leased = 0;
+  /** Idle connections being pinged before they are lent. */
+  #validating = 0;
   /** Connections past their lifetime, waiting for a replacement or to come back. */
   readonly #expiring = new Set<Slot>();
   readonly #controller: SizeController | undefined;
@@ -196,7 +198,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const enqueuedAt = performance.now();
     if (this.#waiters.size === 0) {
       const slot = this.#takeIdle();
-      if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt));
+      // Served at once: no wait to measure, so no second clock read.
+      if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt, enqueuedAt));
     }
     // With the breaker open and no connection that could come back, waiting
     // can only end in a timeout: fail now, with the cause.
@@ -206,7 +209,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#controller?.observeDemand(enqueuedAt, this.#leased + this.#waiters.size + 1);
     // maxWaiters bounds callers waiting for a connection to come back; one the
     // pool can still open a connection for is not waiting behind anybody.
-    const openable = Math.max(0, this.#cap() - this.#all.size);
+    const openable = Math.max(0, this.#cap() - this.#all.size) + this.#validating;
     if (this.#waiters.size - openable >= this.config.maxWaiters) {
       this.#stats.totals.exhausted++;
       return Promise.reject(
@@ -366,32 +369,45 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       const slot = this.#takeIdle();
       if (slot === undefined) break;
       const waiter = this.#waiters.take()!;
-      waiter.resolve(this.#checkout(slot, waiter.enqueuedAt));
+      waiter.resolve(this.#checkout(slot, waiter.enqueuedAt, performance.now()));
     }
     if (this.#state !== 'open') {
       for (const slot of this.#idle.slice()) this.#retire(slot, 'poolClosed');
       if (this.#all.size === 0 && this.#creating === 0) this.#drained?.();
       return;
     }
-    const now = performance.now();
     const controller = this.#controller;
+    let now = 0;
     if (controller !== undefined) {
+      now = performance.now();
       const change = controller.update(now, this.#leased + this.#waiters.size);
       if (change !== undefined) this.#emit('resize', change);
     }
+    // The common case, a lease back with nobody waiting and the pool at its
+    // size: nothing to open (and, for a fixed pool, no clock read at all).
+    const open = this.#all.size + this.#creating;
+    if (
+      this.#waiters.size === 0 &&
+      this.#expiring.size === 0 &&
+      open >= this.config.min &&
+      open >= (controller?.target ?? 0)
+    ) {
+      return;
+    }
+    if (controller === undefined) now = performance.now();
     // After a failed connect, wait out the backoff rather than spin; the retry
     // timer pumps when it is over.
     if (!this.#backoff.mayConnect(now, this.#creating)) return this.#armRetry();
     this.#replaceExpired();
     const cap = this.#cap();
-    let open = this.#all.size + this.#creating;
+    let opening = this.#all.size + this.#creating;
     const uncovered = this.#waiters.size - this.#creating;
-    if (uncovered > 0 && open < cap) {
+    if (uncovered > 0 && opening < cap) {
       const held = controller === undefined ? [] : this.#heldSoFar(now);
-      for (let k = 1; k <= uncovered && open < cap && this.#backoff.mayConnect(now, this.#creating); k++) {
+      for (let k = 1; k <= uncovered && opening < cap && this.#backoff.mayConnect(now, this.#creating); k++) {
         if (controller === undefined || controller.shouldCreate(k, held)) {
           this.#create().catch(() => undefined);
-          open++;
+          opening++;
         } else {
           // A lease is expected back before a new connection would be ready;
           // look again then, in case it is late.
@@ -401,7 +417,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     }
     // Warm connections: `min`, or the controller's target from measured demand.
     const want = Math.min(cap, Math.max(this.config.min, controller?.target ?? 0));
-    for (; open < want && this.#backoff.mayConnect(now, this.#creating); open++) {
+    for (; opening < want && this.#backoff.mayConnect(now, this.#creating); opening++) {
       this.#create().catch(() => undefined);
     }
   }
@@ -427,11 +443,13 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       }
       if (slot.replacing || slot.retireAtCheckin) continue;
       const needed = Math.max(this.config.min, this.#controller?.target ?? 0, this.#leased + this.#waiters.size);
-      if (this.#all.size - this.#expiring.size < needed) {
+      if (this.#all.size - this.#expiring.size < needed && this.#all.size + this.#creating < this.#cap()) {
         // Make before break: the old connection keeps serving until this is open.
         slot.replacing = true;
         this.#create(slot).catch(() => undefined);
       } else if (slot.state === 'idle') {
+        // Not needed, or the pool is at max (a hard limit: never exceeded, even
+        // for a moment): break before make; the scheduler reopens if needed.
         this.#retire(slot, 'lifetime');
       } else {
         slot.retireAtCheckin = true;
@@ -617,6 +635,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    */
   #validate(slot: Slot): void {
     slot.state = 'validating';
+    this.#validating++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeoutMs = this.config.validateTimeoutMs;
     const timedOut = new Promise<never>((_, reject) => {
@@ -626,6 +645,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     Promise.race([slot.connection.ping!(), timedOut]).then(
       () => {
         clearTimeout(timer);
+        this.#validating--;
         if (slot.state !== 'validating') return;
         if (this.#state !== 'open') return this.#retire(slot, 'poolClosed');
         slot.state = 'idle';
@@ -634,24 +654,19 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       },
       (error: unknown) => {
         clearTimeout(timer);
+        this.#validating--;
         if (slot.state === 'validating') this.#retire(slot, 'unhealthy', error);
       },
     );
   }
 
-  #checkout(slot: Slot, enqueuedAt: number): PooledConnection {
-    const now = performance.now();
+  #checkout(slot: Slot, enqueuedAt: number, now: number): PooledConnection {
     slot.state = 'active';
     slot.uses++;
     slot.leasedAt = now;
     this.#leased++;
     const seq = ++slot.leaseSeq;
-    const lease = new PooledConnection({
-      connectionId: slot.id,
-      connection: slot.connection,
-      cache: this.#cache,
-      end: (_, how) => this.#checkin(slot, seq, how),
-    });
+    const lease = new PooledConnection(slot.id, slot.connection, this.#cache, (how) => this.#checkin(slot, seq, how));
     if (this.#leaks === undefined) {
       slot.lease = lease;
     } else {
@@ -729,7 +744,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       this.#retire(slot, 'shrink');
     } else {
       slot.state = 'idle';
-      this.#makeIdle(slot);
+      // It came back at leasedAt + heldMs: no need to read the clock again.
+      this.#makeIdle(slot, slot.leasedAt + slot.heldMs);
     }
     this.#pump();
   }
@@ -739,8 +755,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (this.#has('checkin')) this.#emit('checkin', { ...info(slot), heldMs: slot.heldMs });
   }
 
-  #makeIdle(slot: Slot): void {
-    slot.idleSince = performance.now();
+  #makeIdle(slot: Slot, now = performance.now()): void {
+    slot.idleSince = now;
     this.#idle.push(slot);
     this.#armIdleTimer(this.config.idleTimeoutMs);
   }

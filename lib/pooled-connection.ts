@@ -13,13 +13,8 @@ export type BatchStatement = InStatement | [string, InArgs?];
 /** How a lease ended, as the pool learns it. @internal */
 export type LeaseEnd = { destroy: false } | { destroy: true; error: unknown };
 
-/** What the pool hands a new lease. @internal */
-export interface LeaseInit {
-  readonly connectionId: ConnectionId;
-  readonly connection: DriverConnection;
-  readonly cache: PreparedStatementCache<DriverStatement> | false;
-  readonly end: (lease: PooledConnection, how: LeaseEnd) => void;
-}
+
+const RELEASED: LeaseEnd = Object.freeze({ destroy: false });
 
 /** Lets the pool end a lease it had to close under its holder. @internal */
 export const revokeLease = Symbol('revokeLease');
@@ -37,15 +32,20 @@ export class PooledConnection {
   readonly connectionId: ConnectionId;
   #connection: DriverConnection | null;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
-  readonly #end: LeaseInit['end'];
+  readonly #end: (how: LeaseEnd) => void;
   #revoked = false;
 
   /** @internal Leases come from `pool.acquire()`. */
-  constructor(init: LeaseInit) {
-    this.connectionId = init.connectionId;
-    this.#connection = init.connection;
-    this.#cache = init.cache;
-    this.#end = init.end;
+  constructor(
+    connectionId: ConnectionId,
+    connection: DriverConnection,
+    cache: PreparedStatementCache<DriverStatement> | false,
+    end: (how: LeaseEnd) => void,
+  ) {
+    this.connectionId = connectionId;
+    this.#connection = connection;
+    this.#cache = cache;
+    this.#end = end;
   }
 
   /** Whether the lease has been released, destroyed or revoked by `pool.close()`. */
@@ -155,14 +155,14 @@ export class PooledConnection {
   release(): void {
     if (this.#connection === null) return;
     this.#connection = null;
-    this.#end(this, { destroy: false });
+    this.#end(RELEASED);
   }
 
   /** Closes the physical connection instead of returning it (`close` reason `destroyed`). */
   destroy(error?: unknown): void {
     if (this.#connection === null) return;
     this.#connection = null;
-    this.#end(this, { destroy: true, error });
+    this.#end({ destroy: true, error });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

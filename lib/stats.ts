@@ -3,13 +3,19 @@ import type { CacheStats } from './statement-cache';
 
 /** Percentiles of the time callers waited in `acquire()`, over the last 1024 checkouts. */
 export interface WaitPercentiles {
+  /** Checkouts the percentiles are computed over (at most the last 1024). */
   readonly count: number;
+  /** Median wait, in milliseconds. */
   readonly p50: number;
+  /** 95th percentile wait, in milliseconds. */
   readonly p95: number;
+  /** 99th percentile wait, in milliseconds. */
   readonly p99: number;
+  /** Longest wait in the window, in milliseconds. */
   readonly max: number;
 }
 
+/** Counters since the pool was created; they only grow. */
 export interface PoolTotals {
   /** Physical connections opened. */
   created: number;
@@ -33,6 +39,7 @@ export interface PoolTotals {
 export interface PoolStats {
   /** Open physical connections (idle + active). */
   readonly size: number;
+  /** Open connections waiting in the pool, ready to be lent. */
   readonly idle: number;
   /** Connections lent out (or being reset after a lease). */
   readonly active: number;
@@ -40,12 +47,15 @@ export interface PoolStats {
   readonly waiting: number;
   /** Connections being opened. */
   readonly pending: number;
+  /** `config.min`: connections kept open even when idle. */
   readonly min: number;
+  /** `config.max`: the most connections open at once. */
   readonly max: number;
   /** The size the pool currently aims for (adaptive sizing; `max` for a fixed pool). */
   readonly target: number;
   /** `max`, lowered while the database pushes back (adaptive sizing). */
   readonly effectiveMax: number;
+  /** Counters since the pool was created (connections opened and closed by reason, leases, timeouts, errors). */
   readonly totals: Readonly<PoolTotals>;
   /** Milliseconds callers waited in `acquire()`. */
   readonly acquireWaitMs: WaitPercentiles;
