@@ -1,0 +1,201 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+// What a user gets from `npm install libsql-pool`: the packed tarball,
+// installed into a fresh project with npm's --offline (dependencies from the
+// npm cache, which `npm ci` filled; no network), then used from CommonJS, from
+// ESM, and from TypeScript under `node16` and `bundler` module resolution.
+
+jest.setTimeout(180_000);
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..');
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+
+let work: string;
+let consumer: string;
+let files: string[];
+
+/** Runs a command; on failure the error carries its stdout and stderr. */
+async function sh(file: string, args: string[], cwd: string): Promise<string> {
+  try {
+    const { stdout } = await run(file, args, { cwd, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const e = error as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'libsql-pool-pack-'));
+  await sh('npm', ['run', 'build'], ROOT);
+  const packed = JSON.parse(await sh('npm', ['pack', '--json', '--pack-destination', work], ROOT)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
+  files = packed[0]!.files.map((f) => f.path);
+  consumer = join(work, 'consumer');
+  mkdirSync(consumer);
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  await sh(
+    'npm',
+    ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', join(work, packed[0]!.filename)],
+    consumer,
+  );
+});
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+test('the tarball holds both builds with their types, and no sources or tests', () => {
+  for (const path of [
+    'package.json',
+    'README.md',
+    'dist/lib/index.js',
+    'dist/lib/index.d.ts',
+    'dist/lib/pooled-client.js',
+    'dist/lib/diagnostics.d.ts',
+    'dist/esm/index.mjs',
+    'dist/esm/index.d.mts',
+  ]) {
+    expect(files).toContain(path);
+  }
+  expect(files.filter((f) => /^(lib|__tests__|examples|bench|scripts)\//.test(f) || f.endsWith('.test.js'))).toEqual([]);
+});
+
+const QUERY = `
+  const pool = await createPool({ url: 'file:' + process.argv[2], max: 2 });
+  await pool.execute('CREATE TABLE t (x INTEGER)');
+  await pool.execute('INSERT INTO t VALUES (?)', [41]);
+  const { rows } = await pool.execute('SELECT x + 1 AS y FROM t');
+  const client = await createPooledClient({ url: 'file:' + process.argv[2] });
+  const tx = await client.transaction('write');
+  await tx.execute('INSERT INTO t VALUES (1)');
+  await tx.commit();
+  const n = (await client.execute('SELECT count(*) AS n FROM t')).rows[0].n;
+  client.close();
+  await client.pool.close();
+  await pool.close();
+`;
+
+test('CommonJS: require("libsql-pool") runs a real query', async () => {
+  writeFileSync(
+    join(consumer, 'query.cjs'),
+    `const { createPool, createPooledClient, PoolError } = require('libsql-pool');
+(async () => {${QUERY}
+  console.log(JSON.stringify({ y: rows[0].y, n, poolError: typeof PoolError, resolved: require.resolve('libsql-pool') }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+  );
+  const out = JSON.parse(await sh(process.execPath, ['query.cjs', join(work, 'cjs.db')], consumer));
+  expect(out).toEqual({ y: 42, n: 2, poolError: 'function', resolved: join(consumer, 'node_modules/libsql-pool/dist/lib/index.js') });
+});
+
+test('ESM: import { createPool } from "libsql-pool" runs a real query, sharing the CommonJS classes', async () => {
+  writeFileSync(
+    join(consumer, 'query.mjs'),
+    `import { createRequire } from 'node:module';
+import { createPool, createPooledClient, PoolError, CREATE_CHANNEL } from 'libsql-pool';
+import * as namespace from 'libsql-pool';
+${QUERY}
+const required = createRequire(import.meta.url)('libsql-pool');
+console.log(JSON.stringify({
+  y: rows[0].y,
+  n,
+  channel: CREATE_CHANNEL,
+  sameClass: required.PoolError === PoolError,
+  sameExports: Object.keys(required).filter((k) => k !== '__esModule').sort().join() === Object.keys(namespace).sort().join(),
+  resolved: import.meta.resolve('libsql-pool'),
+}));
+`,
+  );
+  const out = JSON.parse(await sh(process.execPath, ['query.mjs', join(work, 'esm.db')], consumer));
+  expect(out).toEqual({
+    y: 42,
+    n: 2,
+    channel: 'libsql-pool:create',
+    sameClass: true,
+    sameExports: true,
+    resolved: `file://${join(consumer, 'node_modules/libsql-pool/dist/esm/index.mjs')}`,
+  });
+});
+
+/**
+ * A consumer that uses createPool, typed events and createPooledClient; the
+ * `@ts-expect-error` lines prove the types are real (not `any`).
+ */
+function typedConsumer(clientImport: string, clientType: string): string {
+  return `
+import { createPool, createPooledClient, isPoolError, PoolError, type CheckoutEvent, type PoolStats, type ResultSet } from 'libsql-pool';
+${clientImport}
+
+export async function main(url: string): Promise<number> {
+  const pool = await createPool({ url, max: 2 });
+  pool.on('checkout', (e: CheckoutEvent) => console.log(e.connectionId, e.waitedMs.toFixed(2)));
+  pool.on('close', (e) => console.log(e.reason.toUpperCase()));
+  // @ts-expect-error: no such event
+  pool.on('no-such-event', () => undefined);
+  // @ts-expect-error: the config is checked
+  await createPool({ url, max: 'eight' }).catch(() => undefined);
+  const stats: PoolStats = pool.stats();
+  const client: ${clientType} = await createPooledClient({ url });
+  const rs: ResultSet = await client.execute({ sql: 'SELECT ? AS x', args: [1] });
+  const tx = await client.transaction('write');
+  await tx.commit();
+  try {
+    await pool.acquire({ timeoutMs: 1 });
+  } catch (error) {
+    if (isPoolError(error, 'ACQUIRE_TIMEOUT') && error instanceof PoolError) console.log(error.code);
+  }
+  client.close();
+  await pool.close();
+  return stats.size + rs.rows.length;
+}
+`;
+}
+
+test('TypeScript: the declarations type-check a consumer under node16 (ESM and CJS) and bundler resolution', async () => {
+  // ESM and bundler consumers can use @libsql/client's own `Client` type and check every declaration file.
+  const esm = typedConsumer("import type { Client } from '@libsql/client';", 'Client');
+  writeFileSync(join(consumer, 'typed-esm.mts'), esm);
+  writeFileSync(join(consumer, 'typed-bundler.ts'), esm);
+  // @libsql/client ships ESM-only declarations, which TypeScript will not let
+  // CommonJS code import (TS1479/TS1541), in a consumer's code or in ours: a
+  // CommonJS consumer needs `skipLibCheck` and types from 'libsql-pool'.
+  writeFileSync(join(consumer, 'typed-cjs.cts'), typedConsumer("import type { PooledClient } from 'libsql-pool';", 'PooledClient'));
+  const base = {
+    target: 'ES2022',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    types: ['node'],
+    typeRoots: [join(ROOT, 'node_modules', '@types')],
+  };
+  const configs = {
+    'tsconfig.esm.json': { compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16' }, files: ['typed-esm.mts'] },
+    'tsconfig.cjs.json': {
+      compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', skipLibCheck: true },
+      files: ['typed-cjs.cts'],
+    },
+    'tsconfig.bundler.json': { compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler' }, files: ['typed-bundler.ts'] },
+  };
+  // One run each; the trace also tells where 'libsql-pool' resolved: the ESM
+  // and bundler sides to index.d.mts, the CommonJS side to index.d.ts.
+  const resolved: Record<string, string | undefined> = {};
+  for (const [name, config] of Object.entries(configs)) {
+    writeFileSync(join(consumer, name), JSON.stringify(config));
+    const trace = await sh(process.execPath, [TSC, '-p', name, '--traceResolution'], consumer);
+    resolved[name] = /'libsql-pool' was successfully resolved to '([^']*)'/.exec(trace)?.[1];
+  }
+  const types = (path: string) => join(consumer, 'node_modules', 'libsql-pool', path);
+  expect(resolved).toEqual({
+    'tsconfig.esm.json': types('dist/esm/index.d.mts'),
+    'tsconfig.cjs.json': types('dist/lib/index.d.ts'),
+    'tsconfig.bundler.json': types('dist/esm/index.d.mts'),
+  });
+});
