@@ -1,4 +1,4 @@
-import { createClient, type Client, type InArgs, type InStatement, type ResultSet } from '@libsql/client';
+import { createClient, type Client, type InArgs, type InStatement } from '@libsql/client';
 import {
   LibsqlBatchError,
   LibsqlError,

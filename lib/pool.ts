@@ -9,8 +9,6 @@ import {
   emitIsolated,
   type CloseReason,
   type ConnectionCleanupCallback,
-  type ConnectionId,
-  type ConnectionInfo,
   type PoolEvents,
 } from './events';
 import { createDriver } from './drivers/create-driver';
