@@ -56,6 +56,8 @@ export class FakeDriver implements Driver {
   holdRollbacks = false;
   /** How many of the next rollbacks fail. */
   failNextRollbacks = 0;
+  /** How many of the next pings (validation after idle) fail. */
+  failNextPings = 0;
 
   // ---- observations ------------------------------------------------------
   /** Connects attempted, including failed ones. */
@@ -84,6 +86,13 @@ export class FakeDriver implements Driver {
   }
   get intMode() {
     return this.#inner.intMode;
+  }
+  /** The pool's backpressure hook reaches the real driver, which calls it. */
+  get onBackpressure(): (() => void) | undefined {
+    return this.#inner.onBackpressure;
+  }
+  set onBackpressure(hook: (() => void) | undefined) {
+    this.#inner.onBackpressure = hook;
   }
 
   /** Connects waiting on `holdConnects`. */
@@ -165,6 +174,7 @@ export class FakeConnection implements DriverConnection {
   readonly #driver: FakeDriver;
   readonly #inner: DriverConnection;
   #brokenBy: unknown = undefined;
+  readonly #inFlight = new Set<Promise<ResultSet>>();
   /** How many times the pool called `close()`; exactly once is right. */
   closeCalls = 0;
   executes = 0;
@@ -200,7 +210,32 @@ export class FakeConnection implements DriverConnection {
     return { sql, inner: this.#inner.prepare(sql), dispose: () => driver.disposed.push(sql) };
   }
 
-  async execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
+  execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
+    const running = this.#execute(statement, args);
+    // Tracked so that `pending()` reports a query still running (a stalled one, say).
+    this.#inFlight.add(running);
+    const done = () => this.#inFlight.delete(running);
+    running.then(done, done);
+    return running;
+  }
+
+  /** Work still running here, as the real connection reports it, plus stalled queries. */
+  pending(): Promise<unknown> | undefined {
+    const inner = this.#inner.pending?.();
+    if (this.#inFlight.size === 0) return inner;
+    return Promise.allSettled([...this.#inFlight, inner]);
+  }
+
+  async ping(): Promise<void> {
+    this.#checkAlive();
+    if (this.#driver.failNextPings > 0) {
+      this.#driver.failNextPings--;
+      throw this.die();
+    }
+    await this.#inner.ping?.();
+  }
+
+  async #execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
     this.executes++;
     this.#checkAlive();
     switch (this.#driver.takeFault()) {
