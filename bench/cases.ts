@@ -49,10 +49,17 @@ export const CASES: CaseEntry[] = [
     measures: '100 write transactions (1 read + 1 insert) launched at once: committed tx/s and errors per side',
   },
   {
+    key: 'spike',
+    title: 'Spike: 50-request burst, 150 ms connects',
+    file: 'bench/cases/spike.ts',
+    measures:
+      'steady load, then 50 requests at once (150 ms connects, 2 ms queries, real time): peak connections and p99 wait vs tarn and generic-pool',
+  },
+  {
     key: 'remote',
     title: 'Remote (ws and http against sqld)',
-    skip: 'remote driver not built yet',
-    measures: 'pool vs @libsql/client over ws:// and http:// against a local sqld',
+    file: 'bench/cases/remote.ts',
+    measures: 'pool.execute vs @libsql/client over ws:// and http:// against a local sqld: sequential and 50 concurrent',
   },
   {
     key: 'memory',

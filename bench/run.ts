@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     machine: info,
     settings: {
-      timeMsPerRound: process.env.BENCH_TIME_MS ?? 'default (400)',
+      timeMsPerRound: process.env.BENCH_TIME_MS ?? 'default (600)',
       rounds: process.env.BENCH_ROUNDS ?? 'default (5)',
       casesRun: selected.map((c) => c.key).join(','),
       totalSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),

@@ -36,7 +36,7 @@ export function measureOptions(defaults: Partial<MeasureOptions> = {}): MeasureO
     return Number.isFinite(n) && n > 0 ? n : undefined;
   };
   return {
-    timeMs: env('BENCH_TIME_MS') ?? defaults.timeMs ?? 400,
+    timeMs: env('BENCH_TIME_MS') ?? defaults.timeMs ?? 600,
     iterations: defaults.iterations ?? 10,
     warmupMs: env('BENCH_WARMUP_MS') ?? defaults.warmupMs ?? 300,
     warmupIterations: defaults.warmupIterations ?? 10,

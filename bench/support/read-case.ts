@@ -3,8 +3,9 @@ import { createPool } from '../../lib';
 import { normaliseArgs, scanParameters } from '../../lib/drivers/args';
 import { ResultSetImpl, rowFromSql } from '../../lib/drivers/result';
 import { createFixture, idCycler, openRaw } from './fixture';
+import { MapOnlyCache } from './map-cache';
 import { find, measure, measureOptions, type VariantSpec } from './measure';
-import { breakdown, ceiling, joinNotes, type Layer } from './notes';
+import { breakdown, ceilings, joinNotes, type Layer } from './notes';
 import { emitReport, ratioOf, type Comparison, type VariantResult } from './protocol';
 
 export interface ReadCaseOptions {
@@ -21,7 +22,8 @@ export interface ReadCaseOptions {
 const LAYERS: Layer[] = [
   { variant: 'raw-all', adds: 'libsql .all' },
   { variant: 'raw-rows', adds: 'args + client-shaped rows + ResultSet' },
-  { variant: 'lease', adds: 'lease.execute path (cache lookup, checks, await)' },
+  { variant: 'lease-map', adds: 'lease.execute path (Map lookup, checks, await)' },
+  { variant: 'lease', adds: 'statement-cache LRU update' },
   { variant: 'pool', adds: 'acquire + release' },
 ];
 
@@ -29,8 +31,9 @@ const LAYERS: Layer[] = [
  * The pool's `execute` against `@libsql/client`'s and a cached raw `libsql`
  * statement, on one query. Two more variants split the pool's time into
  * layers for the notes: `raw-rows` (the raw call plus the result objects the
- * pool builds, with the pool's own functions) and `lease` (`lease.execute` on
- * one held lease, so no acquire/release per call).
+ * pool builds, with the pool's own functions), `lease` (`lease.execute` on
+ * one held lease, so no acquire/release per call) and `lease-map` (the same
+ * with a cache that skips the LRU update, see map-cache.ts).
  */
 export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const started = performance.now();
@@ -46,6 +49,8 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const columnTypes = rawRows.columns().map((c) => c.type ?? '');
   const shape = scanParameters(o.sql);
   const held = await pool.acquire();
+  const mapPool = await createPool({ url: fx.url, statementCache: new MapOnlyCache() });
+  const heldMap = await mapPool.acquire();
 
   // Same answers from all of them, or the comparison means nothing.
   const [expected] = rawAll.all([1]) as unknown[][];
@@ -97,6 +102,14 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
       },
     },
     {
+      name: 'lease-map',
+      label: '(diag) same, cache without LRU update',
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await heldMap.execute(o.sql, [next()]);
+      },
+    },
+    {
       name: 'raw-rows',
       label: '(diag) raw .all + pool result objects',
       opsPerIteration: B,
@@ -122,15 +135,40 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
 
   const results = await measure(variants, measureOptions());
   held.release();
+  heldMap.release();
   await pool.close();
+  await mapPool.close();
   client.close();
   db.close();
   fx.cleanup();
 
   const split = breakdown(results, LAYERS);
   const comparisons: Comparison[] = [
-    compare(results, 'client', 5, '>= 5x client', joinNotes(split, ceiling(results, 'raw-all', 'raw .all', 'client'))),
-    compare(results, 'raw-all', 0.85, '>= 0.85x raw .all', split),
+    compare(
+      results,
+      'client',
+      5,
+      '>= 5x client',
+      joinNotes(
+        split,
+        ceilings(results, { name: 'client', text: 'client' }, [
+          { name: 'raw-all', text: 'raw .all' },
+          { name: 'raw-rows', text: 'raw .all + client-shaped results' },
+        ]),
+      ),
+    ),
+    compare(
+      results,
+      'raw-all',
+      0.85,
+      '>= 0.85x raw .all',
+      joinNotes(
+        split,
+        ceilings(results, { name: 'raw-all', text: 'raw .all' }, [
+          { name: 'raw-rows', text: 'raw .all + client-shaped results' },
+        ]),
+      ),
+    ),
   ];
   if (o.withRawGet) comparisons.push(compare(results, 'raw-get', null, 'reference, no goal', undefined));
   emitReport({

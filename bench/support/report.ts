@@ -99,9 +99,13 @@ function esc(text: string): string {
 
 function barLabel(row: Row): string {
   const c = row.comparison;
-  if (c === undefined) return row.report.title;
-  if (c.ratio === null) return `${row.report.title}`;
-  return `${row.report.title} vs ${c.baseline}`;
+  if (c === undefined || c.ratio === null) return row.report.case;
+  return `${row.report.case}: pool vs ${c.baseline}`;
+}
+
+/** `5x`, `0.85x`: a goal as written. */
+function fmtGoal(goal: number): string {
+  return `${goal}x`;
 }
 
 /**
@@ -163,10 +167,10 @@ export function svgChart(results: BenchResults): string {
       );
     }
     const status =
-      c.goal === null ? 'reference' : `goal ${fmtRatio(c.goal)} · ${c.met === true ? 'met' : c.met === false ? 'NOT met' : '–'}`;
+      c.goal === null ? 'reference' : `goal ${fmtGoal(c.goal)} · ${c.met === true ? 'met' : c.met === false ? 'NOT met' : '–'}`;
     out.push(
       `<text x="${PLOT_X + PLOT_W + 12}" y="${mid + 4}"><tspan font-weight="600">${esc(fmtRatio(c.ratio))}</tspan>` +
-        `<tspan fill="#555"> · ${esc(status)}</tspan></text>`,
+        `<tspan dx="6" fill="#555">· ${esc(status)}</tspan></text>`,
     );
   });
   const ly = plotBottom + 38;
