@@ -61,6 +61,38 @@ describe('SizeController', () => {
     expect(c.target).toBe(1);
   });
 
+  test('a short burst weighs its duration: 50 callers served within 20 ms do not keep 50 connections warm', () => {
+    const c = new SizeController(options);
+    steady(c, 5, 0, 10_000);
+    expect(c.target).toBe(5);
+    c.observeDemand(10_100, 55); // the burst
+    c.observeDemand(10_120, 5); // served by releases
+    const changes = steady(c, 5, 10_200, 20_000);
+    expect(Math.max(c.target, ...changes.map((change) => change.to))).toBeLessThanOrEqual(6);
+  });
+
+  test('a lease held as long as a connect takes is not counted on, even if the usual hold is short', () => {
+    const c = new SizeController(options);
+    c.recordConnect(150);
+    c.recordHold(2);
+    // Held 6 ms, three times the usual 2 ms (a stalled event loop): still expected back soon.
+    expect(c.shouldCreate(1, [6, 6, 6, 6, 6])).toBe(false);
+    expect(c.connectionsToOpen(50, [6, 6, 6, 6, 6])).toBe(0);
+    // Held longer than a connect: overdue.
+    expect(c.connectionsToOpen(50, [200, 200, 200, 200, 200])).toBe(50);
+  });
+
+  test('connectionsToOpen counts the waiters releases would not serve before a connect', () => {
+    const c = new SizeController(options);
+    c.recordConnect(10);
+    c.recordHold(4);
+    // 2 leases, each back in ~2 ms then every 4 ms: waiter k waits 2 + floor((k-1)/2) × 4 ms;
+    // from k = 5 on (2 + 2 × 4 = 10 ms) a connect is as quick.
+    expect(c.connectionsToOpen(4, [2, 2])).toBe(0);
+    expect(c.connectionsToOpen(10, [2, 2])).toBe(6);
+    expect([1, 4, 5, 10].map((k) => c.shouldCreate(k, [2, 2]))).toEqual([false, false, true, true]);
+  });
+
   test('changes at most once per dwell time', () => {
     const c = new SizeController(options);
     c.observeDemand(0, 2);

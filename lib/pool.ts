@@ -54,7 +54,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly config: ResolvedConfig;
   readonly #driver: Driver;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
-  readonly #connectLimit = pLimit(4);
+  /** Connects in flight at most: enough for a burst, not a storm on the server. */
+  readonly #connectLimit = pLimit(8);
   readonly #stats = new PoolStatsRecorder();
   #state: 'open' | 'closing' | 'closed' = 'open';
   readonly #all = new Set<Slot>();
@@ -359,16 +360,14 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     let opening = this.#all.size + this.#creating;
     const uncovered = this.#waiters.size - this.#creating;
     if (uncovered > 0 && opening < cap) {
-      const held = controller === undefined ? [] : this.#heldSoFar(now);
-      for (let k = 1; k <= uncovered && opening < cap && this.#backoff.mayConnect(now, this.#creating); k++) {
-        if (controller === undefined || controller.shouldCreate(k, held)) {
-          this.#create().catch(() => undefined);
-          opening++;
-        } else {
-          // A lease is expected back before a new connection would be ready;
-          // look again then, in case it is late.
-          this.#armRecheck(controller.connectMs ?? 0);
-        }
+      const wanted =
+        controller === undefined ? uncovered : controller.connectionsToOpen(uncovered, this.#heldSoFar(now));
+      // The others are expected to be served by releases sooner than a connect;
+      // look again a connect's time later, in case a lease is late.
+      if (wanted < uncovered) this.#armRecheck(controller?.connectMs ?? 0);
+      for (let n = 0; n < wanted && opening < cap && this.#backoff.mayConnect(now, this.#creating); n++) {
+        this.#create().catch(() => undefined);
+        opening++;
       }
     }
     // Warm connections: `min`, or the controller's target from measured demand.
@@ -467,10 +466,16 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   /** Opens a connection; `replacing` is the expired one it stands in for. */
   async #create(replacing?: Slot): Promise<void> {
     this.#creating++;
-    const started = performance.now();
+    let connectMs = 0;
     let connection: DriverConnection;
     try {
-      connection = await this.#connectLimit(() => this.#driver.connect());
+      // Timed inside the limit: waiting for a turn is not what a connect costs.
+      connection = await this.#connectLimit(async () => {
+        const started = performance.now();
+        const opened = await this.#driver.connect();
+        connectMs = performance.now() - started;
+        return opened;
+      });
     } catch (error) {
       this.#creating--;
       if (replacing !== undefined) replacing.replacing = false;
@@ -479,7 +484,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     }
     this.#creating--;
     const now = performance.now();
-    this.#controller?.recordConnect(now - started);
+    this.#controller?.recordConnect(connectMs);
     this.#backoff.success();
     const slot: Slot = {
       id: newConnectionId(),
@@ -621,6 +626,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     slot.uses++;
     slot.leasedAt = now;
     this.#leased++;
+    this.#controller?.observeDemand(now, this.#leased + this.#waiters.size);
     const seq = ++slot.leaseSeq;
     const lease = new PooledConnection(slot.id, slot.connection, this.#cache, (how) => this.#checkin(slot, seq, how));
     if (this.#leaks === undefined) {

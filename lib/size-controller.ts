@@ -12,7 +12,7 @@ export interface SizeControllerOptions {
   readonly max: number;
   /** Least time between two target changes for demand (a back-pressure cut is at once). */
   readonly dwellMs: number;
-  /** Demand is sampled as the peak within each window of this length. */
+  /** Demand is averaged over time within each window of this length. */
   readonly windowMs: number;
   /** Quiet time after back-pressure before the effective maximum grows by one. */
   readonly recoveryMs: number;
@@ -49,7 +49,10 @@ export class SizeController {
   #holdMs: number | undefined;
   #demand: number | undefined;
   #windowStart: number | undefined;
-  #windowPeak = 0;
+  /** Demand since the last observation, and the demand × time accumulated this window. */
+  #current = 0;
+  #lastSeen = 0;
+  #area = 0;
   #target: number;
   #effectiveMax: number;
   #lastChange = Number.NEGATIVE_INFINITY;
@@ -80,7 +83,7 @@ export class SizeController {
     return this.#holdMs;
   }
 
-  /** Moving average of windowed peak demand (connections in use or wanted). */
+  /** Moving average of the windows' average demand (connections in use or wanted). */
   get demand(): number {
     return this.#demand ?? 0;
   }
@@ -93,16 +96,26 @@ export class SizeController {
     this.#holdMs = ewma(this.#holdMs, ms);
   }
 
-  /** Demand right now: leases out plus callers waiting. Closes the windows that have passed. */
+  /**
+   * Demand right now: leases out plus callers waiting. Each window's demand is
+   * its time-weighted average (how many connections were busy or wanted, on
+   * average), not its peak: a burst that releases served in 20 ms weighs 20 ms,
+   * where a peak would keep dozens of connections warm for nothing.
+   */
   observeDemand(now: number, demand: number): void {
-    if (this.#windowStart === undefined) this.#windowStart = now;
-    while (now - this.#windowStart >= this.#o.windowMs) {
-      this.#demand = ewma(this.#demand, this.#windowPeak);
-      this.#windowStart += this.#o.windowMs;
-      // A window with no observation saw the demand of its start.
-      this.#windowPeak = demand;
+    let start = this.#windowStart;
+    if (start === undefined) start = this.#windowStart = this.#lastSeen = now;
+    const { windowMs } = this.#o;
+    while (now - start >= windowMs) {
+      const end: number = start + windowMs;
+      this.#area += this.#current * (end - this.#lastSeen);
+      this.#demand = ewma(this.#demand, this.#area / windowMs);
+      start = this.#windowStart = this.#lastSeen = end;
+      this.#area = 0;
     }
-    if (demand > this.#windowPeak) this.#windowPeak = demand;
+    this.#area += this.#current * (now - this.#lastSeen);
+    this.#lastSeen = now;
+    this.#current = demand;
   }
 
   /** The database pushed back (SQLITE_BUSY after waiting, HTTP 429/503…): halve the effective maximum. */
@@ -127,7 +140,7 @@ export class SizeController {
       this.#lastRecovery = now;
       recovered = true;
     }
-    const raw = this.#demand ?? this.#windowPeak;
+    const raw = this.#demand ?? this.#current;
     const grow = Math.ceil(raw - 1e-9);
     let next = this.#target;
     if (grow > this.#target) next = grow;
@@ -143,22 +156,47 @@ export class SizeController {
    * been held so far.
    */
   shouldCreate(k: number, heldSoFarMs: readonly number[]): boolean {
+    return k >= this.#firstUnservedWaiter(heldSoFarMs);
+  }
+
+  /**
+   * How many of `waiting` callers (those no connection being opened covers)
+   * should get a new connection: the ones whose expected wait for a release
+   * is at least a connect. O(leases out), whatever the number waiting.
+   */
+  connectionsToOpen(waiting: number, heldSoFarMs: readonly number[]): number {
+    if (waiting <= 0) return 0;
+    return Math.max(0, waiting - this.#firstUnservedWaiter(heldSoFarMs) + 1);
+  }
+
+  /** The first waiter (1-based) that releases would not serve before a connect. */
+  #firstUnservedWaiter(heldSoFarMs: readonly number[]): number {
     const connect = this.#connectMs;
     const hold = this.#holdMs;
-    if (connect === undefined || hold === undefined) return true;
-    // When each lease out is expected back, soonest first. A lease held past
-    // twice the usual time is overdue: nothing says when it will be back, so
-    // no waiter counts on it.
+    if (connect === undefined || hold === undefined) return 1;
+    // When each lease out is expected back, soonest first. A lease held longer
+    // than twice the usual time and longer than a connect is overdue: nothing
+    // says when it will be back (the event loop may just have stalled), so no
+    // waiter counts on it.
+    const overdue = Math.max(2 * hold, connect);
     const remaining = heldSoFarMs
-      .filter((held) => held <= 2 * hold + 1)
+      .filter((held) => held <= overdue)
       .map((held) => Math.max(0, hold - held))
       .sort((a, b) => a - b);
-    if (remaining.length === 0) return true;
+    const f = remaining.length;
+    if (f === 0) return 1;
     // Each connection, once back, serves the next waiter for another `hold`:
-    // the k-th waiter is served at the k-th of those release times.
-    const round = Math.floor((k - 1) / remaining.length);
-    const expectedWait = remaining[(k - 1) % remaining.length]! + round * hold;
-    return expectedWait >= connect;
+    // the k-th waiter is served at remaining[(k-1) % f] + floor((k-1) / f) ×
+    // hold, which never decreases with k (every remaining time is at most hold).
+    if (remaining[f - 1]! >= connect) {
+      for (let i = 0; i < f; i++) if (remaining[i]! >= connect) return i + 1;
+    }
+    if (hold <= 0) return Number.POSITIVE_INFINITY;
+    const round = Math.max(1, Math.ceil((connect - remaining[f - 1]!) / hold));
+    // The first waiter of round `round` whose wait reaches a connect.
+    for (let r = round - 1; ; r++) {
+      for (let i = 0; i < f; i++) if (remaining[i]! + r * hold >= connect) return r * f + i + 1;
+    }
   }
 
   #change(now: number, to: number, reason: ResizeReason): ResizeEvent {
