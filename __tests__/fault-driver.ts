@@ -1,5 +1,6 @@
 import type { InArgs } from '@libsql/client';
-import { createDriver, resolveConfig, type Driver, type DriverConnection, type DriverStatement, type PoolConfig } from '../lib';
+import type { DriverConnection, DriverStatement, PoolConfig } from '../lib';
+import { DelegatingDriver } from './support/delegating-driver';
 
 interface WrappedStatement extends DriverStatement {
   readonly inner: DriverStatement;
@@ -10,8 +11,7 @@ interface WrappedStatement extends DriverStatement {
  * connects that hang until released, rollbacks that fail. Everything else
  * reaches the real database.
  */
-export class FaultyDriver implements Driver {
-  readonly #inner: Driver;
+export class FaultyDriver extends DelegatingDriver {
   /** How many of the next connects fail with `connectError`. */
   failConnects = 0;
   connectError: Error = new Error('connection refused (injected)');
@@ -24,26 +24,13 @@ export class FaultyDriver implements Driver {
   /** While set, pings fail. */
   pingFails = false;
   pings = 0;
-  /** Set by the pool, as on any driver. */
-  onBackpressure: (() => void) | undefined;
   /** SQL of every statement the pool disposed of, in order. */
   readonly disposed: string[] = [];
   connects = 0;
   readonly opened: DriverConnection[] = [];
 
   constructor(url: string, config: Omit<PoolConfig, 'url'> = {}) {
-    this.#inner = createDriver(resolveConfig({ ...config, url }));
-    this.#inner.onBackpressure = () => this.onBackpressure?.();
-  }
-
-  get protocol(): string {
-    return this.#inner.protocol;
-  }
-  get maxConnections(): number {
-    return this.#inner.maxConnections;
-  }
-  get intMode() {
-    return this.#inner.intMode;
+    super({ ...config, url });
   }
 
   releaseConnects(): void {
@@ -59,7 +46,7 @@ export class FaultyDriver implements Driver {
       this.failConnects--;
       throw this.connectError;
     }
-    const inner = await this.#inner.connect();
+    const inner = await this.inner.connect();
     const driver = this;
     const connection: DriverConnection = {
       prepare: (sql: string): WrappedStatement => {

@@ -1,13 +1,6 @@
 import type { InArgs, ResultSet } from '@libsql/client';
-import {
-  createDriver,
-  LibsqlError,
-  resolveConfig,
-  type Driver,
-  type DriverConnection,
-  type DriverStatement,
-  type PoolConfig,
-} from '../../lib';
+import { LibsqlError, type DriverConnection, type DriverStatement, type PoolConfig } from '../../lib';
+import { DelegatingDriver } from './delegating-driver';
 
 /**
  * What the next `execute()` on any connection of a `FakeDriver` does instead
@@ -38,8 +31,7 @@ export type DriverLogEntry = { op: 'connect' | 'close'; serial: number };
  * fake timers drive them; gates (`holdConnects`, stalled queries, held
  * rollbacks) are opened by the test.
  */
-export class FakeDriver implements Driver {
-  readonly #inner: Driver;
+export class FakeDriver extends DelegatingDriver {
 
   // ---- faults ------------------------------------------------------------
   /** Milliseconds each connect takes (a `setTimeout`; fake timers drive it). */
@@ -75,24 +67,7 @@ export class FakeDriver implements Driver {
 
   /** `config` is resolved as the pool resolves it; `url` must be a `file:` URL. */
   constructor(config: PoolConfig) {
-    this.#inner = createDriver(resolveConfig(config));
-  }
-
-  get protocol(): string {
-    return this.#inner.protocol;
-  }
-  get maxConnections(): number {
-    return this.#inner.maxConnections;
-  }
-  get intMode() {
-    return this.#inner.intMode;
-  }
-  /** The pool's backpressure hook reaches the real driver, which calls it. */
-  get onBackpressure(): (() => void) | undefined {
-    return this.#inner.onBackpressure;
-  }
-  set onBackpressure(hook: (() => void) | undefined) {
-    this.#inner.onBackpressure = hook;
+    super(config);
   }
 
   /** Connects waiting on `holdConnects`. */
@@ -135,7 +110,7 @@ export class FakeDriver implements Driver {
       this.connectFailures++;
       throw new LibsqlError('SQLITE_CANTOPEN: unable to open database file (injected)', 'SQLITE_CANTOPEN');
     }
-    const connection = new FakeConnection(this, await this.#inner.connect(), this.connections.length + 1);
+    const connection = new FakeConnection(this, await this.inner.connect(), this.connections.length + 1);
     this.connections.push(connection);
     this.log.push({ op: 'connect', serial: connection.serial });
     return connection;

@@ -1,5 +1,6 @@
 import type { InArgs } from '@libsql/client';
-import { createDriver, resolveConfig, type Driver, type DriverConnection, type DriverStatement, type PoolConfig } from '../../lib';
+import type { DriverConnection, DriverStatement, PoolConfig } from '../../lib';
+import { DelegatingDriver } from '../../__tests__/support/delegating-driver';
 
 /**
  * The real driver for `url` (native `libsql` for a `file:` URL), with every
@@ -11,10 +12,8 @@ import { createDriver, resolveConfig, type Driver, type DriverConnection, type D
  *   pool calls `connect()`, since that is when it pays for it);
  * - `peakLive`: the highest `live` since the last `resetPeak()`.
  */
-export class SlowConnectDriver implements Driver {
-  readonly #inner: Driver;
+export class SlowConnectDriver extends DelegatingDriver {
   readonly connectDelayMs: number;
-  onBackpressure: (() => void) | undefined;
   /** Called as each connect starts, after `live` counts it. */
   onConnect: (() => void) | undefined;
   connects = 0;
@@ -23,20 +22,10 @@ export class SlowConnectDriver implements Driver {
   peakLive = 0;
 
   constructor(url: string, connectDelayMs: number, config: Omit<PoolConfig, 'url'> = {}) {
-    this.#inner = createDriver(resolveConfig({ ...config, url }));
-    this.#inner.onBackpressure = () => this.onBackpressure?.();
+    super({ ...config, url });
     this.connectDelayMs = connectDelayMs;
   }
 
-  get protocol(): string {
-    return this.#inner.protocol;
-  }
-  get maxConnections(): number {
-    return this.#inner.maxConnections;
-  }
-  get intMode() {
-    return this.#inner.intMode;
-  }
 
   resetPeak(): void {
     this.peakLive = this.live;
@@ -49,7 +38,7 @@ export class SlowConnectDriver implements Driver {
     let inner: DriverConnection;
     try {
       await new Promise((resolve) => setTimeout(resolve, this.connectDelayMs));
-      inner = await this.#inner.connect();
+      inner = await this.inner.connect();
     } catch (error) {
       this.live--;
       throw error;
