@@ -1,22 +1,22 @@
+// The pool
 export { AdaptiveConnectionPool, createPool } from './pool';
 export type { AcquireOptions, CloseOptions } from './pool';
 export { PooledConnection } from './pooled-connection';
 export type { BatchStatement } from './pooled-connection';
-export { PreparedStatementCache } from './statement-cache';
-export type { CacheEntry, CacheStats, EvictionReason, StatementCacheOptions } from './statement-cache';
-export { StatementCacheSubscriber } from './statement-cache-subscriber';
-export { PoolError, isPoolError } from './errors';
-export type { PoolErrorCode } from './errors';
+export { resolveConfig } from './config';
 export type { PoolConfig, ResolvedConfig } from './config';
+export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
+
+// Events
 export type {
   CheckinEvent,
   CheckoutEvent,
   CloseEvent,
   CloseReason,
+  ConnectErrorEvent,
   ConnectionCleanupCallback,
   ConnectionId,
   ConnectionInfo,
-  ConnectErrorEvent,
   LeakEvent,
   ListenerErrorEvent,
   PoolEvents,
@@ -24,18 +24,23 @@ export type {
 export type { ResizeEvent, ResizeReason } from './size-controller';
 export type { BreakerState } from './connect-backoff';
 export type { LeakReport, LeakState } from './leak-detector';
-export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
+
+// Statement cache
+export { PreparedStatementCache } from './statement-cache';
+export type { CacheEntry, CacheStats, EvictionReason, StatementCacheOptions } from './statement-cache';
+export { StatementCacheSubscriber } from './statement-cache-subscriber';
+export type { ClearableCache } from './statement-cache-subscriber';
+
+// Errors, and the @libsql/client types results and statements use
+export { PoolError, isPoolError } from './errors';
+export type { PoolErrorCode } from './errors';
 export { LibsqlError, LibsqlBatchError } from '@libsql/core/api';
 export type { InArgs, InStatement, InValue, IntMode, ResultSet, Row, TransactionMode, Value } from '@libsql/client';
-export { NativeDriver } from './drivers/native';
-export { createDriver } from './drivers/create-driver';
-export { resolveConfig } from './config';
-export type { NativeDriverOptions } from './drivers/native';
-export type { Driver, DriverConnection, DriverStatement } from './drivers/driver';
-export type { Replicated } from './drivers/driver';
-export { RemoteDriver } from './drivers/remote';
-export type { RemoteDriverOptions } from './drivers/remote';
+
+// Drop-in @libsql/client
 export { PooledClient, PooledTransaction, createPooledClient } from './pooled-client';
+
+// Telemetry
 export {
   CHECKIN_CHANNEL,
   CHECKOUT_CHANNEL,
@@ -49,4 +54,11 @@ export {
   queryChannel,
 } from './diagnostics';
 export type { PoolChannelMessages, QueryContext } from './diagnostics';
-export type { ClearableCache } from './statement-cache-subscriber';
+
+// Drivers
+export { createDriver } from './drivers/create-driver';
+export { NativeDriver } from './drivers/native';
+export type { NativeDriverOptions } from './drivers/native';
+export { RemoteDriver } from './drivers/remote';
+export type { RemoteDriverOptions } from './drivers/remote';
+export type { Driver, DriverConnection, DriverStatement, Replicated } from './drivers/driver';
