@@ -4,6 +4,8 @@ import { recordEvents } from './helpers';
 
 // Against the real sqld that the jest global set-up started (support/sqld.ts).
 // Every test works on its own tables, since test files run side by side.
+// Behaviours shared with local files (transactions, rollback before reuse,
+// events, the cache) are in conformance-behaviour.test.ts, run on all backends.
 const servers = {
   ws: process.env.LIBSQL_POOL_TEST_SQLD_WS!,
   http: process.env.LIBSQL_POOL_TEST_SQLD_HTTP!,
@@ -64,39 +66,6 @@ describe.each(Object.entries(servers))('remote over %s', (protocol, url) => {
       expect(lease.inTransaction()).toBe(false);
       lease.release();
       expect((await pool.execute(`select count(*) as n from ${t}`)).rows[0]!.n).toBe(1);
-    });
-  });
-
-  test('transaction() commits and rolls back on the server', async () => {
-    const t = table();
-    await withRemotePool(url, {}, async (pool) => {
-      await pool.execute(`create table ${t}(v)`);
-      await pool.transaction(async (tx) => {
-        await tx.execute(`insert into ${t} values (1)`);
-      });
-      await expect(
-        pool.transaction(async (tx) => {
-          await tx.execute(`insert into ${t} values (2)`);
-          throw new Error('undo');
-        }),
-      ).rejects.toThrow('undo');
-      expect((await pool.execute(`select count(*) as n from ${t}`)).rows[0]!.n).toBe(1);
-    });
-  });
-
-  test('a lease returned inside a transaction is rolled back before reuse', async () => {
-    const t = table();
-    await withRemotePool(url, { max: 1 }, async (pool) => {
-      await pool.execute(`create table ${t}(v)`);
-      const lease = await pool.acquire();
-      await lease.execute('BEGIN');
-      await lease.execute(`insert into ${t} values (1)`);
-      lease.release();
-      const next = await pool.acquire();
-      expect(next.connectionId).toBe(lease.connectionId);
-      expect(next.inTransaction()).toBe(false);
-      expect((await next.execute(`select count(*) as n from ${t}`)).rows[0]!.n).toBe(0);
-      next.release();
     });
   });
 
