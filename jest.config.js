@@ -9,4 +9,6 @@ module.exports = {
   globalTeardown: '<rootDir>/__tests__/support/global-teardown.ts',
   // Each worker loads the native libsql addon; two cores, two workers.
   maxWorkers: 2,
+  // A guard against a hang, not a speed limit: a loaded machine is slow.
+  testTimeout: 60_000,
 };

@@ -102,10 +102,13 @@ describe('load', () => {
     } finally {
       await pool.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('file descriptors of closed connections', () => {
+  // A guard against a hang, not a speed limit: these open and close dozens of
+  // connections and collect garbage, which a loaded machine makes slow.
+  const HANG_GUARD_MS = 180_000;
   const fdCount = () => readdirSync('/proc/self/fd').length;
   const CYCLES = 8;
   const CONNECTIONS = 4;
@@ -136,7 +139,7 @@ describe('file descriptors of closed connections', () => {
     }
     if (REPORT) console.log(`fds after each open/close of ${CONNECTIONS} connections (no statements): ${after.join(', ')}`);
     expect(after).toEqual(new Array(CYCLES).fill(0));
-  });
+  }, HANG_GUARD_MS);
 
   // libsql keeps a closed connection's file open while any of its statements
   // is alive, and a statement is freed only when it is garbage-collected
@@ -168,7 +171,7 @@ describe('file descriptors of closed connections', () => {
           (afterGc === undefined ? ' (no gc available)' : `; after gc: ${afterGc}`),
       );
     }
-  });
+  }, HANG_GUARD_MS);
 
   // What the whole-pool cycles above cannot see: a pool that stays open and
   // retires connections one by one (maxUses, idle, errors). SQLite's unix VFS
@@ -207,5 +210,5 @@ describe('file descriptors of closed connections', () => {
     } finally {
       if (!closedPool) await pool.close();
     }
-  }, 30_000);
+  }, HANG_GUARD_MS);
 });

@@ -1,17 +1,22 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
 // What a user gets from `npm install libsql-pool`: the packed tarball,
-// installed into a fresh project with npm's --offline (dependencies from the
-// npm cache, which `npm ci` filled; no network), then used from CommonJS, from
-// ESM, and from TypeScript under `node16` and `bundler` module resolution.
+// installed into a fresh project beside the application's own
+// `@libsql/client` and `libsql`, then used from CommonJS, from ESM, and from
+// TypeScript under `node16` and `bundler` module resolution. Dependencies come
+// from the npm registry (`--prefer-offline`: the npm cache where it holds them),
+// so the test passes with an empty cache as with a full one.
 
 jest.setTimeout(180_000);
 
 const run = promisify(execFile);
+/** What the application itself depends on. */
+const APP_CLIENT = '0.18.0';
+const APP_LIBSQL = '0.5.28';
 const ROOT = join(__dirname, '..');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
@@ -40,12 +45,22 @@ beforeAll(async () => {
   files = packed[0]!.files.map((f) => f.path);
   consumer = join(work, 'consumer');
   mkdirSync(consumer);
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  await sh(
-    'npm',
-    ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', join(work, packed[0]!.filename)],
-    consumer,
+  // The application pins its own `libsql` (an older one than the newest
+  // @libsql/client accepts): the pool must use that copy, not bring a second.
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({
+      name: 'consumer',
+      version: '1.0.0',
+      private: true,
+      dependencies: {
+        '@libsql/client': APP_CLIENT,
+        libsql: APP_LIBSQL,
+        'libsql-pool': `file:${join(work, packed[0]!.filename)}`,
+      },
+    }),
   );
+  await sh('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], consumer);
 });
 
 afterAll(() => {
@@ -66,6 +81,67 @@ test('the tarball holds both builds with their types, and no sources or tests', 
     expect(files).toContain(path);
   }
   expect(files.filter((f) => /^(lib|__tests__|examples|bench|scripts)\//.test(f) || f.endsWith('.test.js'))).toEqual([]);
+});
+
+/** Every installed package named `libsql` under `dir`, as paths relative to the consumer. */
+function libsqlCopies(dir: string): string[] {
+  const found: string[] = [];
+  const visit = (modules: string) => {
+    if (!existsSync(modules)) return;
+    for (const name of readdirSync(modules)) {
+      if (name.startsWith('@')) {
+        for (const scoped of readdirSync(join(modules, name))) visit(join(modules, name, scoped, 'node_modules'));
+        continue;
+      }
+      const pkg = join(modules, name);
+      if (name === 'libsql' && existsSync(join(pkg, 'package.json'))) found.push(relative(consumer, pkg));
+      visit(join(pkg, 'node_modules'));
+    }
+  };
+  visit(join(dir, 'node_modules'));
+  return found;
+}
+
+test("one libsql is installed: the pool uses the application's copy, not one of its own", () => {
+  expect(libsqlCopies(consumer)).toEqual([join('node_modules', 'libsql')]);
+  const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', 'libsql', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  expect(installed.version).toBe(APP_LIBSQL);
+});
+
+// Two copies of SQLite in one process do not see each other's POSIX locks: a
+// pooled write would run inside the client's open write transaction, and the
+// client's COMMIT would then fail with SQLITE_IOERR.
+test("the pool and the application's @libsql/client share one SQLite: each sees the other's locks", async () => {
+  writeFileSync(
+    join(consumer, 'locks.cjs'),
+    `const { createClient } = require('@libsql/client');
+const { createPool } = require('libsql-pool');
+(async () => {
+  const url = 'file:' + process.argv[2];
+  const pool = await createPool({ url, max: 2, busyTimeoutMs: 100 });
+  await pool.execute('CREATE TABLE t (x INTEGER)');
+  const client = createClient({ url });
+  const tx = await client.transaction('write');
+  await tx.execute('INSERT INTO t VALUES (1)');
+  const pooledWrite = await pool.execute('INSERT INTO t VALUES (2)').then(() => 'committed', (e) => e.code);
+  const commit = await tx.commit().then(() => 'committed', (e) => e.code);
+  const rows = (await pool.execute('SELECT x FROM t ORDER BY x')).rows.map((r) => r.x);
+  const loaded = Object.keys(require.cache).filter((p) => /[\\/]node_modules[\\/]libsql[\\/]index\.js$/.test(p));
+  client.close();
+  await pool.close();
+  console.log(JSON.stringify({ pooledWrite, commit, rows, loaded: loaded.map((p) => require('path').relative(process.cwd(), p)) }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+  );
+  const out = JSON.parse(await sh(process.execPath, ['locks.cjs', join(work, 'locks.db')], consumer));
+  expect(out).toEqual({
+    pooledWrite: 'SQLITE_BUSY',
+    commit: 'committed',
+    rows: [1],
+    loaded: [join('node_modules', 'libsql', 'index.js')],
+  });
 });
 
 const QUERY = `

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { InArgs, IntMode, ResultSet } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
@@ -29,8 +30,10 @@ interface LibsqlModule {
   new (path: string, options: Record<string, unknown>): LibsqlDatabase;
   SqliteError: new (...args: never[]) => Error;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const Database = require('libsql') as LibsqlModule;
+// The copy of `libsql` that `@libsql/client` loads, never a second one: two
+// copies of SQLite in one process do not see each other's POSIX locks, so a
+// write through one can run inside the other's transaction and corrupt the file.
+const Database = createRequire(require.resolve('@libsql/client'))('libsql') as LibsqlModule;
 
 export interface NativeDriverOptions {
   /** What `libsql` opens: a path, or `file::memory:` for an in-memory database. */
