@@ -6,7 +6,7 @@ import { withPool } from './helpers';
 
 // `libsql` 0.5.29 aborts the whole process on some arguments (a boolean, a
 // named map for a statement with a bare `?`, a lone Buffer/Date/object as the
-// arguments; research/libsql-facts.md §2.3). Through the pool each of them is
+// arguments). Through the pool each of them is
 // converted or rejected with a typed error, and the connection goes on serving.
 // An abort would kill this jest worker, so a regression fails the run.
 

@@ -16,7 +16,7 @@ import { tempDir } from './helpers';
 // RangeError @libsql/client gives) whose message names the problem, or, for
 // inputs the pool converts as @libsql/client does, the value. After every case
 // the process is still alive (libsql 0.5 aborts it on several of these inputs
-// when they reach it unguarded: research/libsql-facts.md §2.3), nothing is left
+// when they reach it unguarded: a boolean, a lone Buffer or Date), nothing is left
 // leased or waiting, and the shared pool answers a SELECT with the right value.
 
 type ErrorClass = abstract new (...args: never[]) => Error;

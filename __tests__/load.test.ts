@@ -143,7 +143,7 @@ describe('file descriptors of closed connections', () => {
 
   // libsql keeps a closed connection's file open while any of its statements
   // is alive, and a statement is freed only when it is garbage-collected
-  // (research/libsql-facts.md §2.4; there is no finalize). The pool drops its
+  // (libsql has no finalize). The pool drops its
   // references when the connection closes, so the descriptors come back at the
   // next GC. Without GC only the bound holds (the files of the connections
   // closed since the last GC); with it (see obtainGc) they all come back.

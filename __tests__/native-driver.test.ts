@@ -1,7 +1,7 @@
 import { withPool } from './helpers';
 
-// The libsql 0.5 behaviours of research/libsql-facts.md §2.5-2.6, through the
-// pool's cached statements.
+// The libsql 0.5 behaviours that bite a statement cache (stale rows after
+// mixed methods, run() on a reader), through the pool's cached statements.
 describe('native driver with cached statements', () => {
   test('a cached reader returns the row for the new arguments, never a stale one', async () => {
     await withPool({ max: 1 }, async (pool) => {

@@ -2,7 +2,7 @@
  * `npm run bench [-- <case>…] [--profile] [--list]`
  *
  * Runs each case in its own Node process (uncached paths slow down when cases
- * share a process and its GC: research/libsql-facts.md §3.2), collects the
+ * share a process and its GC), collects the
  * `CaseReport` each prints, then prints a markdown table and writes
  * bench/results/latest.{json,md,svg}. Running some cases only replaces their
  * rows in the existing latest.json.

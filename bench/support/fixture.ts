@@ -30,7 +30,7 @@ export function openRaw(path: string): RawDatabase {
 export const ROWS_T = 1000;
 export const ROWS_U = 3000;
 
-/** The queries of research/libsql-facts.md §3. */
+/** The queries every read and write case runs: a point read, an insert, a join. */
 export const SQL = {
   point: 'SELECT id, name, value FROM t WHERE id = ?',
   join:
