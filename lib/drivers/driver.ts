@@ -58,7 +58,13 @@ export interface Driver {
    */
   readonly maxConnections: number;
   readonly intMode: IntMode;
-  connect(): Promise<DriverConnection>;
+  /**
+   * Opens a connection. When `signal` aborts (the connect timed out, or the
+   * pool is closing) the driver should close what it half opened and reject
+   * with `signal.reason`; a driver whose connect cannot be interrupted may
+   * ignore it.
+   */
+  connect(signal?: AbortSignal): Promise<DriverConnection>;
   /**
    * Set by the pool: the driver calls it when the database pushes back
    * (SQLITE_BUSY after waiting, "too many requests"), so the pool can shrink.

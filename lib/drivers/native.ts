@@ -2,22 +2,14 @@ import { createRequire } from 'node:module';
 import type { InArgs, IntMode, ResultSet } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
+import { isBusy, retryWhileBusy } from './busy-wait';
 import type { Driver, DriverConnection, DriverStatement, Replicated } from './driver';
-import { normaliseArgs, scanParameters, type ParameterShape } from './args';
+import { normaliseArgs } from './args';
+import { NativeStatement, type LibsqlStatement } from './native-statement';
 import { ResultSetImpl, mapSqliteError, rowFromSql } from './result';
-import { statementKind, type StatementKind } from './statement-kind';
 
 // `libsql` 0.5 ships better-sqlite3's typings, which declare methods it lacks
 // (bind, finalize, source) and type rows as unknown. This is what it really has.
-interface LibsqlStatement {
-  readonly reader: boolean;
-  raw(on: boolean): LibsqlStatement;
-  safeIntegers(on: boolean): LibsqlStatement;
-  columns(): Array<{ name: string; type: string | null }>;
-  all(args: unknown): unknown[][];
-  get(args?: unknown): unknown;
-  run(args: unknown): { changes: number; lastInsertRowid: number | bigint };
-}
 interface LibsqlDatabase {
   readonly open: boolean;
   readonly inTransaction: boolean;
@@ -40,7 +32,7 @@ export interface NativeDriverOptions {
   path: string;
   memory: boolean;
   intMode: IntMode;
-  /** How long a statement waits for a lock held elsewhere before SQLITE_BUSY. */
+  /** How long a connect or a statement waits for a lock held elsewhere before SQLITE_BUSY. */
   busyTimeoutMs: number;
   wal: boolean;
   authToken?: string;
@@ -54,14 +46,17 @@ export interface NativeDriverOptions {
 /** Errors after which a connection is not trusted again. */
 const FATAL_CODES = new Set(['SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM']);
 
-/** Only whitespace, comments and semicolons. */
-const EMPTY = /^(?:\s|;|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*$/;
+/**
+ * The schema cookie, checked before a `SELECT *`. On an embedded replica libsql
+ * forwards any PRAGMA to the primary, and the answer pulls a sync with it: a
+ * SELECT of the pragma's table-valued function stays local (and costs ~3 µs
+ * more, so plain files keep the PRAGMA).
+ */
+const SCHEMA_VERSION = 'PRAGMA schema_version';
+const SCHEMA_VERSION_LOCAL = 'SELECT schema_version FROM pragma_schema_version';
 
-/** Longest pause between two attempts while a lock is held elsewhere. */
-const MAX_BUSY_DELAY_MS = 50;
-
-function isBusy(error: unknown): boolean {
-  return error instanceof LibsqlError && error.code === 'SQLITE_BUSY';
+function isReadonly(error: unknown): boolean {
+  return error instanceof LibsqlError && error.code === 'SQLITE_READONLY';
 }
 
 /**
@@ -73,15 +68,17 @@ const epochs = new Map<string, { value: number }>();
 
 /**
  * `file:` and `:memory:` databases through `libsql`, with one real prepared
- * statement per (connection, SQL). Every sharp edge of `libsql` 0.5 that
- * `research/libsql-facts.md` §2 records is handled here:
+ * statement per (connection, SQL). The sharp edges of `libsql` 0.5 are
+ * handled here:
  * - readers always run with `raw().all()` and writers with `run()`: mixing
  *   methods on one statement returns stale rows or leaves it mid-step;
  * - arguments are normalised first (`args.ts`): some inputs abort the process,
  *   and missing positional arguments would silently reuse old bindings;
  * - `columns()` is cached per statement and the statement re-prepared after
  *   DDL through this pool, since its metadata can go stale;
- * - `close()` rolls back first and never reads `inTransaction` once closed.
+ * - `close()` rolls back first and never reads `inTransaction` once closed;
+ * - on an embedded replica it issues no statement libsql would forward to the
+ *   primary (the answer would pull a sync nobody asked for).
  */
 export class NativeDriver implements Driver {
   readonly protocol = 'file';
@@ -107,12 +104,13 @@ export class NativeDriver implements Driver {
     this.epoch = epoch;
   }
 
-  async connect(): Promise<DriverConnection> {
+  async connect(signal?: AbortSignal): Promise<DriverConnection> {
     const o = this.#options;
+    signal?.throwIfAborted();
     let db: LibsqlDatabase;
     try {
       db = new Database(o.path, {
-        // Locks are waited for in `#retryWhileBusy`, off the event loop; a
+        // Locks are waited for in `retryWhileBusy`, off the event loop; a
         // script run by `executeMultiple` fails at once instead.
         timeout: 0,
         authToken: o.authToken,
@@ -123,58 +121,51 @@ export class NativeDriver implements Driver {
     } catch (error) {
       throw mapSqliteError(error, Database.SqliteError);
     }
-    try {
-      // A replica's journal belongs to its sync machinery.
-      if (!o.memory && o.wal && o.syncUrl === undefined) db.exec('PRAGMA journal_mode=WAL');
-    } catch (error) {
-      db.close();
-      throw mapSqliteError(error, Database.SqliteError);
+    // A replica's journal belongs to its sync machinery.
+    if (!o.memory && o.wal && o.syncUrl === undefined) {
+      try {
+        await this.#preferWal(db, signal);
+      } catch (error) {
+        db.close();
+        throw error;
+      }
     }
     return new NativeConnection(db, this, o.syncUrl !== undefined);
   }
-}
 
-class NativeStatement implements DriverStatement {
-  readonly sql: string;
-  readonly reader: boolean;
-  /** DDL and ROLLBACK can leave other cached statements describing a schema that is gone. */
-  readonly kind: StatementKind;
-  readonly empty: boolean;
-  readonly shape: ParameterShape;
-  stmt: LibsqlStatement;
-  epoch: number;
-  /** `PRAGMA schema_version` when `columns` were read; checked for `SELECT *`-like statements. */
-  schemaVersion = -1;
-  columns: string[] | undefined;
-  columnTypes: string[] | undefined;
-
-  constructor(sql: string, stmt: LibsqlStatement, epoch: number) {
-    this.sql = sql;
-    this.stmt = stmt;
-    this.epoch = epoch;
-    this.reader = stmt.reader;
-    this.kind = this.reader ? 'other' : statementKind(sql);
-    this.empty = EMPTY.test(sql);
-    this.shape = scanParameters(sql);
-    configure(stmt, this.reader);
+  /**
+   * WAL is a preference: a file this process may only read (or in a directory
+   * it may not write) keeps its journal mode, and then reads work and writes
+   * fail with SQLITE_READONLY, as through `@libsql/client`. Switching a
+   * rollback-journal file needs a lock another process may hold: that waits
+   * as a statement does.
+   */
+  async #preferWal(db: LibsqlDatabase, signal: AbortSignal | undefined): Promise<void> {
+    const setWal = (): void => {
+      try {
+        db.exec('PRAGMA journal_mode=WAL');
+      } catch (error) {
+        throw mapSqliteError(error, Database.SqliteError);
+      }
+    };
+    try {
+      try {
+        setWal();
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        await retryWhileBusy(setWal, error, { timeoutMs: this.busyTimeoutMs, signal });
+      }
+    } catch (error) {
+      if (!isReadonly(error)) throw error;
+    }
   }
-
-  readColumns(): void {
-    const columns = this.stmt.columns();
-    this.columns = columns.map((c) => c.name);
-    this.columnTypes = columns.map((c) => c.type ?? '');
-  }
-}
-
-function configure(stmt: LibsqlStatement, reader: boolean): void {
-  stmt.safeIntegers(true);
-  if (reader) stmt.raw(true);
 }
 
 class NativeConnection implements DriverConnection {
   readonly #db: LibsqlDatabase;
   readonly #driver: NativeDriver;
   #schemaStmt: LibsqlStatement | undefined;
+  readonly #replica: boolean;
   #uncommittedDdl = false;
   #pending: Promise<unknown> | undefined;
   #open = true;
@@ -183,6 +174,7 @@ class NativeConnection implements DriverConnection {
   constructor(db: LibsqlDatabase, driver: NativeDriver, replica: boolean) {
     this.#db = db;
     this.#driver = driver;
+    this.#replica = replica;
     this.sync = replica ? () => this.#sync() : undefined;
   }
 
@@ -190,7 +182,18 @@ class NativeConnection implements DriverConnection {
     if (typeof sql !== 'string') {
       throw new TypeError(`SQL must be a string, got ${sql === null ? 'null' : typeof sql}`);
     }
-    return new NativeStatement(sql, this.#guard(() => this.#db.prepare(sql)), this.#driver.epoch.value);
+    const st = new NativeStatement(sql);
+    this.#checkOpen();
+    try {
+      return st.prepared(this.#db.prepare(sql), this.#driver.epoch.value);
+    } catch (error) {
+      const mapped = this.#fail(error);
+      // Preparing reads the schema, which takes a lock another process may
+      // hold. `prepare` cannot wait (it is synchronous): the statement is
+      // prepared by its first run instead, which can.
+      if (isBusy(mapped)) return st;
+      throw mapped;
+    }
   }
 
   async execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
@@ -205,10 +208,13 @@ class NativeConnection implements DriverConnection {
     try {
       return this.#run(st, bound);
     } catch (error) {
-      // Only a statement that left nothing behind may run again: one outside a
-      // transaction (it rolled back whole), or a COMMIT (the transaction stays).
-      if (isBusy(error) && (st.kind === 'commit' || (!wasInTransaction && !this.#db.inTransaction))) {
-        const retry = this.#retryWhileBusy(st, bound, error);
+      if (isBusy(error) && this.#mayRetry(st, wasInTransaction)) {
+        const retry = retryWhileBusy(() => this.#runAgain(st, bound), error, {
+          timeoutMs: this.#driver.busyTimeoutMs,
+          retryable: (e) => isBusy(e) && this.#mayRetry(st, wasInTransaction),
+          // Waited the whole busy timeout: the database is saturated with writers.
+          onGiveUp: () => this.#driver.onBackpressure?.(),
+        });
         // Until it settles the connection must not be lent again: a caller that
         // did not await it would have its write run in the next holder's session.
         const settled = retry.then(
@@ -228,29 +234,22 @@ class NativeConnection implements DriverConnection {
   }
 
   /**
-   * Waits for a lock without blocking the event loop. SQLite's own busy
-   * handler sleeps inside the synchronous call, so a lock held by another lease
-   * of this process could never be released meanwhile: the wait would always
-   * end in SQLITE_BUSY, with the whole process frozen until then.
+   * Whether a statement that failed with SQLITE_BUSY left nothing behind, so
+   * it may run again: one not (re)prepared yet (nothing of it ran), one
+   * outside a transaction (it rolled back whole), or a COMMIT (the
+   * transaction stays).
    */
-  async #retryWhileBusy(st: NativeStatement, bound: unknown, busy: unknown): Promise<ResultSet> {
-    const deadline = performance.now() + this.#driver.busyTimeoutMs;
-    let delay = 1;
-    let last = busy;
-    while (performance.now() + delay <= deadline) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, MAX_BUSY_DELAY_MS);
-      this.#checkOpen();
-      try {
-        return this.#run(st, bound);
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        last = error;
-      }
-    }
-    // Waited the whole busy timeout: the database is saturated with writers.
-    this.#driver.onBackpressure?.();
-    throw last;
+  #mayRetry(st: NativeStatement, wasInTransaction: boolean): boolean {
+    return (
+      st.epoch !== this.#driver.epoch.value ||
+      st.kind === 'commit' ||
+      (!wasInTransaction && !this.#db.inTransaction)
+    );
+  }
+
+  #runAgain(st: NativeStatement, bound: unknown): ResultSet {
+    this.#checkOpen();
+    return this.#run(st, bound);
   }
 
   /** Runs a statement once. No closure per call: this is the hot path the statement cache exists for. */
@@ -362,18 +361,24 @@ class NativeConnection implements DriverConnection {
     }
   }
 
-  /** Used with `get()` only: mixing methods on one libsql statement returns stale rows. */
+  /**
+   * One method per statement: mixing them returns stale rows. `get()` is the
+   * cheaper, but on a replica it leaves the statement mid-step (holding a read
+   * snapshot) until the next call, which then returns nothing.
+   */
   #schemaVersion(): number {
-    this.#schemaStmt ??= this.#db.prepare('PRAGMA schema_version').raw(true);
+    if (this.#replica) {
+      this.#schemaStmt ??= this.#db.prepare(SCHEMA_VERSION_LOCAL).raw(true);
+      return (this.#schemaStmt.all([]) as [[number]])[0][0];
+    }
+    this.#schemaStmt ??= this.#db.prepare(SCHEMA_VERSION).raw(true);
     return (this.#schemaStmt.get() as unknown as [number])[0];
   }
 
+  /** Prepares a statement whose schema may be gone, or that could not be prepared before. */
   #reprepare(st: NativeStatement): void {
-    st.stmt = this.#guard(() => this.#db.prepare(st.sql));
-    configure(st.stmt, st.reader);
-    st.epoch = this.#driver.epoch.value;
-    st.columns = undefined;
-    st.columnTypes = undefined;
+    const epoch = this.#driver.epoch.value;
+    st.prepared(this.#guard(() => this.#db.prepare(st.sql)), epoch);
   }
 
   #guard<T>(fn: () => T): T {

@@ -1,0 +1,64 @@
+import type { DriverStatement } from './driver';
+import { scanParameters, type ParameterShape } from './args';
+import { statementKind, type StatementKind } from './statement-kind';
+
+/** A `libsql` 0.5 statement as it really is (its bundled typings are better-sqlite3's). */
+export interface LibsqlStatement {
+  readonly reader: boolean;
+  raw(on: boolean): LibsqlStatement;
+  safeIntegers(on: boolean): LibsqlStatement;
+  columns(): Array<{ name: string; type: string | null }>;
+  all(args: unknown): unknown[][];
+  get(args?: unknown): unknown;
+  run(args: unknown): { changes: number; lastInsertRowid: number | bigint };
+}
+
+/** Only whitespace, comments and semicolons. */
+const EMPTY = /^(?:\s|;|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*$/;
+
+/** The epoch of a statement not prepared yet: it matches none, so the first run prepares it. */
+const UNPREPARED = -1;
+
+/** One `libsql` statement and what the driver knows about it. */
+export class NativeStatement implements DriverStatement {
+  readonly sql: string;
+  readonly empty: boolean;
+  readonly shape: ParameterShape;
+  // Set by `prepared()`. A statement that could not be prepared yet (a lock
+  // held elsewhere) keeps UNPREPARED, and its first run prepares it.
+  stmt!: LibsqlStatement;
+  reader = false;
+  /** DDL and ROLLBACK can leave other cached statements describing a schema that is gone. */
+  kind: StatementKind = 'other';
+  /** The driver's epoch when `stmt` was prepared; another means prepare again first. */
+  epoch = UNPREPARED;
+  /** The schema cookie when `columns` were read; checked for `SELECT *`-like statements. */
+  schemaVersion = -1;
+  columns: string[] | undefined;
+  columnTypes: string[] | undefined;
+
+  constructor(sql: string) {
+    this.sql = sql;
+    this.empty = EMPTY.test(sql);
+    this.shape = scanParameters(sql);
+  }
+
+  /** Takes `stmt`, (re)prepared at `epoch`, as this statement's native one. */
+  prepared(stmt: LibsqlStatement, epoch: number): this {
+    this.stmt = stmt;
+    this.epoch = epoch;
+    this.reader = stmt.reader;
+    this.kind = this.reader ? 'other' : statementKind(this.sql);
+    this.columns = undefined;
+    this.columnTypes = undefined;
+    stmt.safeIntegers(true);
+    if (this.reader) stmt.raw(true);
+    return this;
+  }
+
+  readColumns(): void {
+    const columns = this.stmt.columns();
+    this.columns = columns.map((c) => c.name);
+    this.columnTypes = columns.map((c) => c.type ?? '');
+  }
+}
