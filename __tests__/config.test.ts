@@ -149,6 +149,7 @@ describe('resolveConfig fills in defaults', () => {
       connectRetryMs: 100,
       connectRetryMaxMs: 10_000,
       breakerThreshold: 5,
+      connectTimeoutMs: 10_000,
     });
   });
 
@@ -194,6 +195,7 @@ describe('resolveConfig fills in defaults', () => {
       connectRetryMs: 100,
       connectRetryMaxMs: 10_000,
       breakerThreshold: 5,
+      connectTimeoutMs: 10_000,
     });
   });
 

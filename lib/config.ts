@@ -4,6 +4,7 @@ import { encodeBaseUrl } from '@libsql/core/uri';
 import { PoolError, describeValue } from './errors';
 import type { DriverStatement } from './drivers/driver';
 import { PreparedStatementCache, type CacheEntry } from './statement-cache';
+import type { AfterConnectHook, AfterReleaseHook } from './session';
 
 /** Options of `createPool`. Every field but `url` is optional. */
 export interface PoolConfig {
@@ -79,12 +80,41 @@ export interface PoolConfig {
   /** Consecutive connect failures that open the circuit breaker. @default 5 */
   breakerThreshold?: number;
   /**
+   * How long one connect may take before it fails (`CONNECT_FAILED`, with a
+   * `TimeoutError` as `cause`) and what it half opened is closed; the pool
+   * then retries with backoff. It guards against a server that accepts the
+   * socket and never answers, which would otherwise hold the connect, and
+   * `createPool`, for ever. 10 s, as PgJDBC's `connectTimeout` (the limit a
+   * HikariCP pool relies on under its 30 s `connectionTimeout`): well over a
+   * TLS handshake to a distant region or a database waking up, and short
+   * enough that a caller waiting `acquireTimeoutMs` sees a retry. Finite by
+   * default, unlike pgx's unset `connect_timeout`; `Infinity` waits for ever.
+   * A local file opens synchronously, so in practice it applies to a server.
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
+  /**
    * The pool's statement cache: bounds for its own, `false` for none, or a
    * `PreparedStatementCache` to share between pools.
    * @default { maxSize: 1000, maxPerConnection: 100 }
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   statementCache?: false | { maxSize?: number; maxPerConnection?: number } | PreparedStatementCache<any>;
+  /**
+   * Sets up each new connection before it is lent (pgxpool `AfterConnect`,
+   * HikariCP `connectionInitSql`): pragmas, ATTACH, TEMP objects. The state it
+   * leaves is what the pool restores at checkin (see README, "Sessions"). If it
+   * throws, the connect fails (`CONNECT_FAILED`, with the error as `cause`) and
+   * the connection is closed.
+   */
+  afterConnect?: AfterConnectHook;
+  /**
+   * Decides at each checkin whether the connection may be lent again (pgxpool
+   * `AfterRelease`, tarn `validate`). Runs after any open transaction was rolled
+   * back and before session state is restored. `true` keeps it; anything else
+   * closes it (`close` reason `unhealthy`); a throw closes it with reason `error`.
+   */
+  afterRelease?: AfterReleaseHook;
 }
 
 /** `PoolConfig` with every default applied, validated and frozen. */
@@ -121,7 +151,10 @@ export interface ResolvedConfig {
   readonly connectRetryMs: number;
   readonly connectRetryMaxMs: number;
   readonly breakerThreshold: number;
+  readonly connectTimeoutMs: number;
   readonly statementCache: false | PreparedStatementCache<unknown>;
+  readonly afterConnect: AfterConnectHook | undefined;
+  readonly afterRelease: AfterReleaseHook | undefined;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -143,6 +176,7 @@ export const DEFAULTS = Object.freeze({
   connectRetryMs: 100,
   connectRetryMaxMs: 10_000,
   breakerThreshold: 5,
+  connectTimeoutMs: 10_000,
 });
 
 /** Defaults that differ for a server: its connections can go stale, a file's cannot. */
@@ -153,9 +187,9 @@ export const REMOTE_DEFAULTS = Object.freeze({
 
 const KEYS = new Set<string>([
   'url', 'authToken', 'encryptionKey', 'syncUrl', 'syncInterval', 'intMode', 'min', 'max', 'acquireTimeoutMs', 'maxWaiters',
-  'idleTimeoutMs', 'maxUses', 'closeTimeoutMs', 'busyTimeoutMs', 'wal', 'statementCache', 'adaptive',
+  'idleTimeoutMs', 'maxUses', 'closeTimeoutMs', 'busyTimeoutMs', 'wal', 'statementCache', 'afterConnect', 'afterRelease', 'adaptive',
   'maxLifetimeMs', 'lifetimeJitter', 'validateAfterIdleMs', 'validateTimeoutMs', 'leakDetectionMs',
-  'warmStatements', 'connectRetryMs', 'connectRetryMaxMs', 'breakerThreshold',
+  'warmStatements', 'connectRetryMs', 'connectRetryMaxMs', 'breakerThreshold', 'connectTimeoutMs',
 ]);
 
 /** Validates `config` and fills in every default. Throws `PoolError` `INVALID_CONFIG` naming the field. */
@@ -252,7 +286,10 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
     connectRetryMs,
     connectRetryMaxMs,
     breakerThreshold: integer(config, 'breakerThreshold', DEFAULTS.breakerThreshold, 1),
+    connectTimeoutMs: duration(config, 'connectTimeoutMs', DEFAULTS.connectTimeoutMs),
     statementCache: resolveCache(config.statementCache),
+    afterConnect: optionalFunction(config, 'afterConnect'),
+    afterRelease: optionalFunction(config, 'afterRelease'),
   });
 }
 
@@ -366,6 +403,12 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** A delay as the pool's timers take it: anything past ~24.8 days means never. */
 export function timerDelay(ms: number): number {
   return ms > MAX_TIMER_MS ? Number.POSITIVE_INFINITY : ms;
+}
+
+function optionalFunction<K extends 'afterConnect' | 'afterRelease'>(config: PoolConfig, key: K): PoolConfig[K] {
+  const value = config[key];
+  if (value !== undefined && typeof value !== 'function') throw invalid(key, 'a function', value);
+  return value;
 }
 
 function optionalString(config: PoolConfig, key: 'authToken' | 'encryptionKey' | 'syncUrl'): void {

@@ -67,19 +67,20 @@ export interface PoolEvents {
   leak: [info: LeakEvent];
   /** Opening a connection failed. */
   connectError: [info: ConnectErrorEvent];
-  /** A listener of another event threw. The pool carried on. */
+  /** A listener of another event threw, or the promise it returned rejected. The pool carried on. */
   listenerError: [info: ListenerErrorEvent];
 }
 
 interface ListenerRecord {
-  fn: (...args: unknown[]) => void;
+  fn: (...args: unknown[]) => unknown;
   context: unknown;
   once: boolean;
 }
 
 /**
  * Emits like eventemitter3 does, but runs every listener even if an earlier one
- * throws, and hands each failure to `onError`. eventemitter3's own `emit` has
+ * throws, and hands each failure to `onError`: a throw, or the rejection of
+ * the promise an `async` listener returns. eventemitter3's own `emit` has
  * no try/catch: one throwing listener would skip the rest and unwind into the
  * pool mid-transition.
  *
@@ -100,9 +101,21 @@ export function emitIsolated(
   for (const record of records) {
     if (record.once) emitter.removeListener(event, record.fn, record.context, true);
     try {
-      record.fn.call(record.context, payload);
+      isolateRejection(record.fn.call(record.context, payload), onError);
     } catch (error) {
       onError(error);
     }
+  }
+}
+
+/**
+ * Hands the rejection of `result`, if it is a promise (an `async` callback's
+ * return value), to `onError`. Left alone it would be an unhandled rejection,
+ * which ends a Node process; a rejection is the async form of a throw and is
+ * reported the same way. May throw if `result.then` does (a broken thenable).
+ */
+export function isolateRejection(result: unknown, onError: (error: unknown) => void): void {
+  if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+    (result as PromiseLike<unknown>).then(undefined, onError);
   }
 }

@@ -6,6 +6,7 @@ export type { BatchStatement } from './pooled-connection';
 export { resolveConfig } from './config';
 export type { PoolConfig, ResolvedConfig } from './config';
 export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
+export type { AfterConnectHook, AfterReleaseHook, SessionConnection } from './session';
 
 // Events
 export type {

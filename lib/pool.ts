@@ -7,14 +7,19 @@ import { resolveConfig, timerDelay, type PoolConfig, type ResolvedConfig } from 
 import { PoolError, reportError } from './errors';
 import {
   emitIsolated,
+  isolateRejection,
   type CloseReason,
   type ConnectionCleanupCallback,
   type PoolEvents,
 } from './events';
 import { createDriver } from './drivers/create-driver';
+import { connectWithin } from './drivers/connect-deadline';
 import { poolEventChannels } from './diagnostics';
 import type { Driver, DriverConnection, DriverStatement, Replicated } from './drivers/driver';
-import { PooledConnection, leaseConnection, revokeLease, type BatchStatement, type LeaseEnd } from './pooled-connection';
+import { PooledConnection, SESSION_CHANGED, leaseConnection, revokeLease } from './pooled-connection';
+import type { BatchStatement, LeaseEnd } from './pooled-connection';
+import { SessionKeeper } from './session';
+import { sessionChange } from './session-change';
 import type { PreparedStatementCache } from './statement-cache';
 import { PoolStatsRecorder, type PoolStats } from './stats';
 import { WaiterQueue, type Waiter } from './waiter-queue';
@@ -77,10 +82,14 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly #controller: SizeController | undefined;
   readonly #backoff: ConnectBackoff;
   readonly #leaks: LeakDetector<PooledConnection> | undefined;
+  /** Setup and checkin hooks, and the session state restored at checkin. */
+  readonly #sessions: SessionKeeper;
   #cleanupCallback: ConnectionCleanupCallback | undefined;
   #closing: Promise<void> | undefined;
   #syncing: Promise<unknown> = Promise.resolve();
   #drained: (() => void) | undefined;
+  /** Aborted by close(): cancels connects in flight. */
+  readonly #cancelConnects = new AbortController();
 
   /**
    * @param driver Opens the physical connections. Defaults to the driver for
@@ -92,6 +101,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const c = this.config;
     this.#driver = driver ?? createDriver(c);
     this.#cache = c.statementCache as PreparedStatementCache<DriverStatement> | false;
+    this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
     if (c.adaptive) {
       this.#controller = new SizeController({
         min: c.min,
@@ -472,7 +482,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       // Timed inside the limit: waiting for a turn is not what a connect costs.
       connection = await this.#connectLimit(async () => {
         const started = performance.now();
-        const opened = await this.#driver.connect();
+        const opened = await connectWithin(this.#driver, {
+          timeoutMs: this.config.connectTimeoutMs,
+          target: this.config.serverUrl ?? this.config.url,
+          signal: this.#cancelConnects.signal,
+        });
         connectMs = performance.now() - started;
         return opened;
       });
@@ -482,12 +496,24 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       this.#onCreateFailed(error);
       throw this.#connectFailed(error);
     }
+    const id = newConnectionId();
+    if (this.config.afterConnect !== undefined) {
+      // Part of opening it: a setup that fails is a failed connect (and closed).
+      try {
+        await this.#sessions.setUp(id, connection);
+      } catch (error) {
+        this.#creating--;
+        if (replacing !== undefined) replacing.replacing = false;
+        this.#onCreateFailed(error);
+        throw this.#connectFailed(error);
+      }
+    }
     this.#creating--;
     const now = performance.now();
     this.#controller?.recordConnect(connectMs);
     this.#backoff.success();
     const slot: Slot = {
-      id: newConnectionId(),
+      id,
       connection,
       createdAt: Date.now(),
       uses: 0,
@@ -527,6 +553,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const cache = this.#cache;
     if (cache === false || this.config.warmStatements === 0) return;
     for (const sql of cache.hotStatements(this.config.warmStatements)) {
+      // One that changes the session must stay uncached (see PooledConnection).
+      if (sessionChange(sql) !== undefined) continue;
       try {
         cache.getOrPrepare(slot.id, sql, () => slot.connection.prepare(sql));
       } catch {
@@ -628,13 +656,15 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#leased++;
     this.#controller?.observeDemand(now, this.#leased + this.#waiters.size);
     const seq = ++slot.leaseSeq;
-    const lease = new PooledConnection(slot.id, slot.connection, this.#cache, (how) => this.#checkin(slot, seq, how));
+    const end = (how: LeaseEnd) => this.#checkin(slot, seq, how);
+    const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions);
     if (this.#leaks === undefined) {
       slot.lease = lease;
     } else {
       // Held weakly, so a lease dropped without release can be collected and reported.
       slot.lease = new WeakRef(lease);
-      slot.leakHandle = this.#leaks.watch(lease, slot, () => this.#checkin(slot, seq, { destroy: false }));
+      // Collected unreleased: whether it changed the session is unknown, so check.
+      slot.leakHandle = this.#leaks.watch(lease, slot, () => this.#checkin(slot, seq, SESSION_CHANGED));
     }
     const waitedMs = now - enqueuedAt;
     this.#stats.recordCheckout(waitedMs);
@@ -677,12 +707,34 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       // transaction. The lease counts as returned once the rollback is done.
       slot.state = 'resetting';
       slot.connection.rollback().then(
-        () => this.#afterCheckin(slot, how),
+        () => this.#restore(slot, how),
         (error) => this.#afterCheckin(slot, { destroy: true, error }, 'error'),
       );
       return;
     }
-    this.#afterCheckin(slot, how);
+    this.#restore(slot, how);
+  }
+
+  /**
+   * Runs `afterRelease` and restores the session state the lease changed; a
+   * connection that fails either is closed, never lent. A lease that changed
+   * nothing, with no hook, costs nothing here.
+   */
+  #restore(slot: Slot, how: LeaseEnd): void {
+    const checking =
+      !how.destroy &&
+      (how.changed === true || this.config.afterRelease !== undefined) &&
+      this.#state === 'open' &&
+      slot.connection.brokenBy === undefined
+        ? this.#sessions.checkin(slot.id, slot.connection, { ...info(slot), heldMs: slot.heldMs })
+        : undefined;
+    if (checking === undefined) return this.#afterCheckin(slot, how);
+    slot.state = 'resetting';
+    void checking.then((verdict) =>
+      verdict === undefined
+        ? this.#afterCheckin(slot, how)
+        : this.#afterCheckin(slot, { destroy: true, error: verdict.error }, verdict.reason),
+    );
   }
 
   /** The lease is back: counted, announced, then the connection goes idle or is retired. */
@@ -788,7 +840,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const callback = this.#cleanupCallback;
     if (callback !== undefined) {
       try {
-        callback(slot.id);
+        isolateRejection(callback(slot.id), (err) => this.#listenerFailed('cleanupCallback', err));
       } catch (err) {
         this.#listenerFailed('cleanupCallback', err);
       }
@@ -799,6 +851,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#state = 'closing';
+    // Connects in flight stop and close what they half opened: none is left
+    // holding a socket to a server that never answers.
+    this.#cancelConnects.abort(this.#closedError());
     for (let waiter; (waiter = this.#waiters.take()); ) waiter.reject(this.#closedError());
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#retryTimer);

@@ -6,15 +6,21 @@ import type { ConnectionId } from './events';
 import type { DriverConnection, DriverStatement } from './drivers/driver';
 import type { PreparedStatementCache } from './statement-cache';
 import { queryChannel } from './diagnostics';
+import { scriptChange, sessionChange, type SessionTracker } from './session-change';
 
 /** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
 export type BatchStatement = InStatement | [string, InArgs?];
 
-/** How a lease ended, as the pool learns it. @internal */
-export type LeaseEnd = { destroy: false } | { destroy: true; error: unknown };
+/**
+ * How a lease ended, as the pool learns it; `changed`: it changed session
+ * state that the pool restores at checkin. @internal
+ */
+export type LeaseEnd = { destroy: false; changed?: true } | { destroy: true; error: unknown };
 
 
 const RELEASED: LeaseEnd = Object.freeze({ destroy: false });
+/** A lease that changed the session, or one that can no longer say (collected unreleased). @internal */
+export const SESSION_CHANGED: LeaseEnd = Object.freeze({ destroy: false, changed: true });
 
 /** Lets the pool end a lease it had to close under its holder. @internal */
 export const revokeLease = Symbol('revokeLease');
@@ -33,6 +39,11 @@ export class PooledConnection {
   #connection: DriverConnection | null;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
   readonly #end: (how: LeaseEnd) => void;
+  readonly #sessions: SessionTracker | undefined;
+  /** Set by `#prepare` when the statement it just prepared changes the session; `#run` consumes it. */
+  #changing = false;
+  /** Whether this lease changed the session (see SESSION_CHANGED). */
+  #changed = false;
   #revoked = false;
 
   /** @internal Leases come from `pool.acquire()`. */
@@ -41,11 +52,13 @@ export class PooledConnection {
     connection: DriverConnection,
     cache: PreparedStatementCache<DriverStatement> | false,
     end: (how: LeaseEnd) => void,
+    sessions?: SessionTracker,
   ) {
     this.connectionId = connectionId;
     this.#connection = connection;
     this.#cache = cache;
     this.#end = end;
+    this.#sessions = sessions;
   }
 
   /** Whether the lease has been released, destroyed or revoked by `pool.close()`. */
@@ -87,9 +100,41 @@ export class PooledConnection {
     const cache = this.#cache;
     const statement =
       cache === false
-        ? connection.prepare(sql)
-        : cache.getOrPrepare(this.connectionId, sql, () => connection.prepare(sql));
+        ? this.#prepare(connection, sql)
+        : cache.getOrPrepare(this.connectionId, sql, () => this.#prepare(connection, sql));
+    if (this.#changing) return this.#runChange(connection, statement, bound);
     return connection.execute(statement, bound);
+  }
+
+  /**
+   * Prepares `sql`, telling the pool first if it changes the session. Only
+   * here, when a statement is new to the connection: a cache hit pays nothing
+   * for sessions. First, because SQLite applies many PRAGMAs as it prepares them.
+   */
+  #prepare(connection: DriverConnection, sql: string): DriverStatement {
+    const change = this.#sessions === undefined ? undefined : sessionChange(sql);
+    if (change !== undefined) {
+      this.#changed = true;
+      this.#sessions!.beforeChange(connection, change);
+    }
+    const statement = connection.prepare(sql);
+    this.#changing = change !== undefined;
+    return statement;
+  }
+
+  /** Runs a statement that changes the session (see `#prepare`). */
+  #runChange(connection: DriverConnection, statement: DriverStatement, bound: InArgs | undefined): Promise<ResultSet> {
+    this.#changing = false;
+    const running = connection.execute(statement, bound);
+    const cache = this.#cache;
+    if (cache !== false) {
+      // Never left cached: a hit would go unseen, so the next lease to run this
+      // text (which may change the setting back and forth) must prepare it again.
+      // Removed once it ran, since eviction may release what the statement holds.
+      const uncache = () => cache.delete(this.connectionId, statement.sql);
+      running.then(uncache, uncache);
+    }
+    return running;
   }
 
   /**
@@ -136,6 +181,11 @@ export class PooledConnection {
     if (typeof sql !== 'string') {
       throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string, got ${describeValue(sql)}`);
     }
+    const change = this.#sessions === undefined ? undefined : scriptChange(sql);
+    if (change !== undefined) {
+      this.#changed = true;
+      this.#sessions!.beforeChange(connection, change);
+    }
     if (queryChannel.hasSubscribers) {
       await queryChannel.tracePromise(connection.executeMultiple, { sql, connectionId: this.connectionId }, connection, sql);
     } else {
@@ -155,7 +205,7 @@ export class PooledConnection {
   release(): void {
     if (this.#connection === null) return;
     this.#connection = null;
-    this.#end(RELEASED);
+    this.#end(this.#changed ? SESSION_CHANGED : RELEASED);
   }
 
   /** Closes the physical connection instead of returning it (`close` reason `destroyed`). */

@@ -4,8 +4,8 @@ import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
 import type { Driver, DriverConnection, DriverStatement } from './driver';
 import { isBackpressure, isConnectionError, mapHranaError, resultSetFromHrana, stmtToHrana } from './hrana';
-import { scanParameters } from './args';
-import { statementKind, type StatementKind } from './statement-kind';
+import { InFlight } from './in-flight';
+import { RemoteStatement } from './remote-statement';
 
 export interface RemoteDriverOptions {
   /** The server's base URL, with a `ws:`, `wss:`, `http:` or `https:` scheme. */
@@ -50,50 +50,45 @@ export class RemoteDriver implements Driver {
     this.intMode = options.intMode;
   }
 
-  async connect(): Promise<DriverConnection> {
+  async connect(signal?: AbortSignal): Promise<DriverConnection> {
+    signal?.throwIfAborted();
     const { url, authToken, protocol } = this.#options;
+    // Closing an HTTP client does not end its requests in flight: a request to
+    // a server that never answers would keep its socket, and the process, alive.
+    // So the handshake's requests carry a signal of their own; later ones don't.
+    const handshake = new AbortController();
+    let dialing = true;
+    const fetchDuringHandshake = (request: Request): Promise<Response> =>
+      dialing ? fetch(request, { signal: handshake.signal }) : fetch(request);
     let client: hrana.WsClient | hrana.HttpClient;
     try {
       // Protocol 3 where the server has it, for `getAutocommit()`.
-      client = protocol === 'ws' ? hrana.openWs(url, authToken, 3) : hrana.openHttp(url, authToken, undefined, undefined, 3);
+      client =
+        protocol === 'ws'
+          ? hrana.openWs(url, authToken, 3)
+          : hrana.openHttp(url, authToken, fetchDuringHandshake, undefined, 3);
     } catch (error) {
       throw mapHranaError(error);
     }
+    const abandon = (): void => {
+      handshake.abort(signal?.reason);
+      client.close();
+    };
+    signal?.addEventListener('abort', abandon, { once: true });
     try {
       const version = await client.getVersion();
       const connection = new RemoteConnection(client, version, this.#options, () => this.onBackpressure?.());
       // One round trip now, so a bad URL or token fails here and not on first use.
       await connection.ping();
+      signal?.throwIfAborted();
       return connection;
     } catch (error) {
-      client.close();
-      throw mapHranaError(error);
+      abandon();
+      throw signal?.aborted ? signal.reason : mapHranaError(error);
+    } finally {
+      dialing = false;
+      signal?.removeEventListener('abort', abandon);
     }
-  }
-}
-
-/** A plain `SELECT` with a `*`: its columns follow the tables, and re-running it is harmless. */
-const SELECT = /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*SELECT\b/i;
-
-class RemoteStatement implements DriverStatement {
-  readonly sql: string;
-  readonly kind: StatementKind;
-  readonly selectsStar: boolean;
-  /** The text sent: `sql`, or `sql` with a comment naming the schema version (see `#runStar`). */
-  text: string;
-  /** `PRAGMA schema_version` when this connection last ran it. */
-  schemaVersion: unknown = undefined;
-  /** The SQL stored on the server, and the stream generation it belongs to. */
-  stored: hrana.Sql | undefined;
-  generation = -1;
-  dispose: () => void;
-
-  constructor(sql: string, dispose: (st: RemoteStatement) => void) {
-    this.sql = sql;
-    this.text = sql;
-    this.kind = statementKind(sql);
-    this.selectsStar = SELECT.test(sql) && scanParameters(sql).star;
-    this.dispose = () => dispose(this);
   }
 }
 
@@ -105,7 +100,14 @@ class RemoteConnection implements DriverConnection {
   /** Bumped when an HTTP stream is replaced: SQL stored on the old one is gone. */
   #generation = 0;
   #storedCount = 0;
+  /**
+   * Whether a transaction is open: what the last statement certainly did
+   * (BEGIN succeeded), else the server's answer (`#askInTransaction`).
+   */
   #inTransaction = false;
+  /** Why the server could not say whether a transaction is open: the connection is not lent again. */
+  #stateUnknown: unknown;
+  readonly #inFlight = new InFlight();
   #lastUsed = performance.now();
   #broken: unknown;
   #closed = false;
@@ -129,11 +131,15 @@ class RemoteConnection implements DriverConnection {
     if (this.#broken === undefined && this.#client.closed && !this.#closed) {
       this.#broken = new LibsqlError('The connection to the server was closed', 'HRANA_CLOSED_ERROR');
     }
-    return this.#broken;
+    return this.#broken ?? this.#stateUnknown;
   }
 
   async ping(): Promise<void> {
-    await this.#stream.query('SELECT 1');
+    await this.#inFlight.track(this.#stream.query('SELECT 1'));
+  }
+
+  pending(): Promise<unknown> | undefined {
+    return this.#inFlight.settled();
   }
 
   prepare(sql: string): DriverStatement {
@@ -144,7 +150,7 @@ class RemoteConnection implements DriverConnection {
   }
 
   execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
-    return this.#execute(statement as RemoteStatement, args, true);
+    return this.#inFlight.track(this.#execute(statement as RemoteStatement, args, true));
   }
 
   async #execute(st: RemoteStatement, args: InArgs | undefined, mayRetry: boolean): Promise<ResultSet> {
@@ -152,18 +158,27 @@ class RemoteConnection implements DriverConnection {
     // Built before anything is sent: a value Hrana cannot encode throws here,
     // as it does in the client, and the connection is untouched.
     const stmt = stmtToHrana(this.#sqlFor(st), args);
+    let asked: Promise<unknown> | undefined;
     try {
-      const rows = st.selectsStar ? await this.#runStar(st, stmt, args) : await this.#stream.query(stmt);
-      this.#afterStatement(st.kind);
+      const running = st.selectsStar ? this.#runStar(st, stmt, args) : this.#stream.query(stmt);
+      if (st.effect === 'unknown') asked = this.#askInTransaction();
+      const rows = await running;
+      if (st.effect === 'opens') this.#inTransaction = true;
+      else if (st.effect === 'ends') this.#inTransaction = false;
+      this.#learnt(await asked);
       return resultSetFromHrana(rows);
     } catch (error) {
+      const unanswered = await asked;
       if (mayRetry && this.#isExpiredStream(error)) {
         // The server refused the stream itself (expired or unknown baton), so
         // nothing ran: outside a transaction, a new stream loses nothing.
         this.#renewStream();
         return this.#execute(st, args, false);
       }
-      throw await this.#fail(error);
+      this.#learnt(unanswered);
+      // A statement that fails may end a transaction (SQLite rolls back on a
+      // few errors), and is not trusted to have left one unopened.
+      throw await this.#fail(error, asked !== undefined || (!this.#inTransaction && st.effect !== 'opens'));
     }
   }
 
@@ -204,31 +219,51 @@ class RemoteConnection implements DriverConnection {
     );
   }
 
-  async executeMultiple(sql: string): Promise<void> {
+  executeMultiple(sql: string): Promise<void> {
+    return this.#inFlight.track(this.#executeMultiple(sql));
+  }
+
+  async #executeMultiple(sql: string): Promise<void> {
     this.#beforeRequest();
+    let asked: Promise<unknown> | undefined;
     try {
-      await this.#stream.sequence(sql);
+      const running = this.#stream.sequence(sql);
+      // A script may open or end a transaction, and may stop halfway: ask either way.
+      asked = this.#askInTransaction();
+      await running;
     } catch (error) {
-      throw await this.#fail(error);
+      this.#learnt(await asked);
+      throw await this.#fail(error, true);
+    } finally {
+      // An older server cannot say (and the pool will not lend the connection
+      // again): for the rest of this lease, assume the worst.
+      if (this.#version < 3) this.#inTransaction = true;
     }
-    // The script may have opened or ended a transaction.
-    await this.#refreshTransactionState(true);
+    this.#learnt(await asked);
   }
 
   inTransaction(): boolean {
     return this.#inTransaction;
   }
 
-  async rollback(): Promise<void> {
+  rollback(): Promise<void> {
+    return this.#inFlight.track(this.#rollback());
+  }
+
+  async #rollback(): Promise<void> {
     try {
       await this.#stream.run('ROLLBACK');
     } catch (error) {
       const mapped = mapHranaError(error);
-      // The server may already have rolled it back (an error inside it, or expiry).
       if (isConnectionError(error)) {
         this.#broken ??= mapped;
         throw mapped;
       }
+      // Most likely none was open any more (an error inside it rolled it
+      // back), but that is the server's to say.
+      this.#learnt(await this.#askInTransaction());
+      if (this.#inTransaction) throw mapped;
+      return;
     }
     this.#inTransaction = false;
   }
@@ -306,12 +341,48 @@ class RemoteConnection implements DriverConnection {
     }
   }
 
-  #afterStatement(kind: StatementKind): void {
-    if (kind === 'begin') this.#inTransaction = true;
-    else if (kind === 'commit' || kind === 'rollback') this.#inTransaction = false;
+  /**
+   * Asks the server whether a transaction is open, and records the answer.
+   * Asked in the same tick as the request it is about, where there is one, so
+   * the question travels with it (one HTTP request, one WebSocket flush) and
+   * the answer comes right after its result: no round trip of its own. Never
+   * rejects: resolves with the error when the server did not answer.
+   */
+  #askInTransaction(): Promise<unknown> {
+    if (this.#version < 3) {
+      return Promise.resolve(
+        new PoolError('CONNECTION_LOST', `The server speaks Hrana ${this.#version}, which cannot say whether a transaction is open`),
+      );
+    }
+    let answer: Promise<boolean>;
+    try {
+      answer = this.#stream.getAutocommit();
+    } catch (error) {
+      return Promise.resolve(error);
+    }
+    return answer.then(
+      (autocommit) => {
+        this.#inTransaction = !autocommit;
+        return undefined;
+      },
+      (error: unknown) => error,
+    );
   }
 
-  async #fail(error: unknown): Promise<unknown> {
+  /** After `#askInTransaction()`: `error` if the server did not answer, which leaves the state unknown. */
+  #learnt(error: unknown): void {
+    if (error === undefined) return;
+    const cause = mapHranaError(error);
+    if (isConnectionError(error)) this.#broken ??= cause;
+    this.#stateUnknown ??= new PoolError(
+      'CONNECTION_LOST',
+      'Could not learn from the server whether a transaction is open; the connection is closed rather than lent again',
+      { cause },
+    );
+  }
+
+  /** `settled`: whether the transaction state after this failure is known, or the server must be asked. */
+  async #fail(error: unknown, settled: boolean): Promise<unknown> {
     const mapped = mapHranaError(error);
     if (isBackpressure(error)) this.#backpressure();
     if (isConnectionError(error)) {
@@ -332,23 +403,7 @@ class RemoteConnection implements DriverConnection {
       }
       return mapped;
     }
-    // Some errors end the transaction on the server (SQLite rolls back on a few).
-    if (this.#inTransaction) await this.#refreshTransactionState(false);
+    if (!settled) this.#learnt(await this.#askInTransaction());
     return mapped;
-  }
-
-  async #refreshTransactionState(afterScript: boolean): Promise<void> {
-    if (this.#version >= 3) {
-      try {
-        this.#inTransaction = !(await this.#stream.getAutocommit());
-      } catch (error) {
-        if (isConnectionError(error)) this.#broken ??= mapHranaError(error);
-        this.#inTransaction = true;
-      }
-    } else if (afterScript) {
-      // Without protocol 3 the state cannot be read: assume the worst, so the
-      // pool rolls back at checkin (a no-op error if nothing is open).
-      this.#inTransaction = true;
-    }
   }
 }
