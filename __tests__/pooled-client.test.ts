@@ -197,11 +197,24 @@ describe('createPooledClient on a file database', () => {
       expect(errorShape(e1)).toStrictEqual(errorShape(e2));
       expect((await pooled.execute("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'")).rows[0]!.n).toBe(0);
 
-      // A connection whose foreign keys were off stays off.
-      await pooled.execute('PRAGMA foreign_keys=off');
+      expect(pooled.pool.stats().active).toBe(0);
+    });
+  });
+
+  test('migrate on a connection set up with foreign keys off leaves them off', async () => {
+    await withBoth({ max: 1, afterConnect: async (conn) => void (await conn.execute('PRAGMA foreign_keys=off')) }, async (pooled) => {
+      expect((await pooled.execute('PRAGMA foreign_keys')).rows[0]![0]).toBe(0);
       await pooled.migrate(['SELECT 1']);
       expect((await pooled.execute('PRAGMA foreign_keys')).rows[0]![0]).toBe(0);
-      expect(pooled.pool.stats().active).toBe(0);
+    });
+  });
+
+  test("a caller's foreign_keys=off ends with its call: the next call and migrate find them on", async () => {
+    await withBoth({ max: 1 }, async (pooled) => {
+      await pooled.execute('PRAGMA foreign_keys=off');
+      expect((await pooled.execute('PRAGMA foreign_keys')).rows[0]![0]).toBe(1);
+      await pooled.migrate(['SELECT 1']);
+      expect((await pooled.execute('PRAGMA foreign_keys')).rows[0]![0]).toBe(1);
     });
   });
 
