@@ -354,6 +354,33 @@ describe('sessions on a server (ws)', () => {
   });
 });
 
+describe('sessions on a server (http)', () => {
+  const url = process.env.LIBSQL_POOL_TEST_SQLD_HTTP!;
+
+  // sqld drops an HTTP stream idle for 10 s, so the driver replaces one idle
+  // for 8 s: a new server connection, with the server's defaults. The clock is
+  // moved, not waited for.
+  test('what afterConnect set is set again when an idle HTTP stream is replaced under the connection', async () => {
+    const afterConnect: PoolConfig['afterConnect'] = (connection) => connection.execute('PRAGMA foreign_keys = OFF').then(() => undefined);
+    const pool = await createPool({ url, max: 1, afterConnect });
+    const realNow = performance.now.bind(performance);
+    try {
+      const lease = await pool.acquire();
+      expect(await value(lease, 'PRAGMA foreign_keys')).toBe(0);
+      const ahead = jest.spyOn(performance, 'now').mockImplementation(() => realNow() + 9_000);
+      try {
+        expect(await value(lease, 'PRAGMA foreign_keys')).toBe(0);
+      } finally {
+        ahead.mockRestore();
+      }
+      lease.release();
+      expect(pool.stats().totals.closed.error ?? 0).toBe(0);
+    } finally {
+      await pool.close({ timeoutMs: 0 });
+    }
+  });
+});
+
 /** The real driver, counting what reaches its connections. */
 class CountingDriver extends DelegatingDriver {
   calls = 0;

@@ -501,6 +501,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       // Part of opening it: a setup that fails is a failed connect (and closed).
       try {
         await this.#sessions.setUp(id, connection);
+        connection.onNewSession = () => this.#sessions.setUp(id, connection);
       } catch (error) {
         this.#creating--;
         if (replacing !== undefined) replacing.replacing = false;

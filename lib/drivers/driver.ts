@@ -40,6 +40,14 @@ export interface DriverConnection {
    * connection again only once it settles.
    */
   pending?(): Promise<unknown> | undefined;
+  /**
+   * Set by the pool when it sets connections up (`afterConnect`): the driver
+   * calls it when it had to replace the server session under the connection
+   * (an expired HTTP stream starts from the server's defaults), before the next
+   * statement runs there, so the setup runs again. If it rejects, the
+   * statement fails with its error and the connection is not lent again.
+   */
+  onNewSession?: () => Promise<void>;
 }
 
 /** What `sync()` did, as `@libsql/client` reports it. */

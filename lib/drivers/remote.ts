@@ -109,6 +109,9 @@ class RemoteConnection implements DriverConnection {
   #stateUnknown: unknown;
   readonly #inFlight = new InFlight();
   #lastUsed = performance.now();
+  /** The stream was replaced since the session was last set up (see `onNewSession`). */
+  #renewed = false;
+  onNewSession: (() => Promise<void>) | undefined;
   #broken: unknown;
   #closed = false;
 
@@ -155,6 +158,7 @@ class RemoteConnection implements DriverConnection {
 
   async #execute(st: RemoteStatement, args: InArgs | undefined, mayRetry: boolean): Promise<ResultSet> {
     this.#beforeRequest();
+    if (this.#renewed) await this.#setUpAgain();
     // Built before anything is sent: a value Hrana cannot encode throws here,
     // as it does in the client, and the connection is untouched.
     const stmt = stmtToHrana(this.#sqlFor(st), args);
@@ -225,6 +229,7 @@ class RemoteConnection implements DriverConnection {
 
   async #executeMultiple(sql: string): Promise<void> {
     this.#beforeRequest();
+    if (this.#renewed) await this.#setUpAgain();
     let asked: Promise<unknown> | undefined;
     try {
       const running = this.#stream.sequence(sql);
@@ -309,6 +314,21 @@ class RemoteConnection implements DriverConnection {
     this.#stream = this.#openStream();
     this.#generation++;
     this.#storedCount = 0;
+    this.#renewed = this.onNewSession !== undefined;
+  }
+
+  /**
+   * The new stream is a new server connection, with the server's defaults:
+   * what the pool's setup set there must be set again before anything runs.
+   */
+  async #setUpAgain(): Promise<void> {
+    this.#renewed = false;
+    try {
+      await this.onNewSession!();
+    } catch (error) {
+      this.#broken ??= error;
+      throw error;
+    }
   }
 
   /** The stored SQL for `st`, storing it now if there is room; else its text. */
