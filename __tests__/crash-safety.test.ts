@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import fc from 'fast-check';
-import ts from 'typescript';
 import { createPool } from '../lib';
 import { tempDir } from './helpers';
+import { transpileLib } from './support/transpile-lib';
 
 // A writer process is killed with SIGKILL at random moments (after a random
 // number of acknowledged transactions, timed by its own output, not by
@@ -28,28 +28,6 @@ const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
 const ROOT = resolve(__dirname, '..');
 const PARTS = 3;
 
-/** Transpiles lib/ (TypeScript) to CommonJS under `outDir`, as ts-node's transpile-only mode would. */
-function transpileLib(outDir: string): string {
-  const source = join(ROOT, 'lib');
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? walk(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-    );
-  for (const file of walk(source)) {
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    });
-    const out = join(outDir, relative(source, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, outputText);
-  }
-  return outDir;
-}
 
 /** The writer: two concurrent transaction loops on one pool, each printing ids it committed. */
 const writer = (lib: string) => `
@@ -146,7 +124,7 @@ async function verify(url: string, acknowledged: Set<number>) {
 
 test(`SIGKILL at ${LANES * KILLS_PER_LANE} random moments never loses an acknowledged transaction nor corrupts the file`, async () => {
   const script = join(tmp.dir, 'writer.js');
-  writeFileSync(script, writer(transpileLib(join(tmp.dir, 'lib'))));
+  writeFileSync(script, writer(transpileLib(tmp.dir)));
   const killPoints = fc.sample(
     fc.array(fc.integer({ min: 1, max: MAX_IDS_BEFORE_KILL }), { minLength: KILLS_PER_LANE, maxLength: KILLS_PER_LANE }),
     { numRuns: LANES, seed: SEED },

@@ -2,41 +2,13 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import * as hrana from '@libsql/hrana-client';
 import { createClient } from '@libsql/client';
-import {
-  createPool,
-  createPooledClient,
-  type AdaptiveConnectionPool,
-  type CloseEvent,
-  type PoolConfig,
-  type PooledConnection,
-} from '../lib';
+import { createPooledClient, type CloseEvent, type PooledConnection } from '../lib';
+import { servers, table, withRemotePool } from './support/remote';
 
 // A pooled remote connection is one server session. What the server holds
 // open on it (a transaction) must be known from the server before the next
 // caller gets it: otherwise that caller's writes join a transaction nobody
 // will commit. Against the real sqld that the jest global set-up started.
-const servers = {
-  ws: process.env.LIBSQL_POOL_TEST_SQLD_WS!,
-  http: process.env.LIBSQL_POOL_TEST_SQLD_HTTP!,
-};
-
-let counter = 0;
-function table(): string {
-  return `s_${process.pid}_${Date.now().toString(36)}_${counter++}`;
-}
-
-async function withRemotePool<T>(
-  url: string,
-  config: Partial<PoolConfig>,
-  fn: (pool: AdaptiveConnectionPool) => Promise<T>,
-): Promise<T> {
-  const pool = await createPool({ ...config, url });
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.close({ timeoutMs: 0 });
-  }
-}
 
 /** Rows with `v` in `t`, read over a connection of its own (`@libsql/client`, a stream per call). */
 async function countElsewhere(url: string, t: string, v: number): Promise<unknown> {

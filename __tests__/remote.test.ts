@@ -1,33 +1,12 @@
 import { createClient } from '@libsql/client';
-import { createPool, type AdaptiveConnectionPool, type PoolConfig } from '../lib';
+import { createPool } from '../lib';
 import { recordEvents } from './helpers';
+import { servers, table, withRemotePool } from './support/remote';
 
 // Against the real sqld that the jest global set-up started (support/sqld.ts).
 // Every test works on its own tables, since test files run side by side.
 // Behaviours shared with local files (transactions, rollback before reuse,
 // events, the cache) are in conformance-behaviour.test.ts, run on all backends.
-const servers = {
-  ws: process.env.LIBSQL_POOL_TEST_SQLD_WS!,
-  http: process.env.LIBSQL_POOL_TEST_SQLD_HTTP!,
-};
-
-let counter = 0;
-function table(): string {
-  return `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
-}
-
-async function withRemotePool<T>(
-  url: string,
-  config: Partial<PoolConfig>,
-  fn: (pool: AdaptiveConnectionPool) => Promise<T>,
-): Promise<T> {
-  const pool = await createPool({ ...config, url });
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.close({ timeoutMs: 0 });
-  }
-}
 
 describe.each(Object.entries(servers))('remote over %s', (protocol, url) => {
   test('returns what @libsql/client returns on the same server', async () => {

@@ -1,7 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import ts from 'typescript';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export { transpileLib } from './transpile-lib';
 
 // Permission bits mean nothing to root, and these tests run as root: a scenario
 // about files it may not write has to run as another user. As root it runs as
@@ -30,25 +31,6 @@ function nobody(): { uid: number; gid: number } {
 /** The user the scenario runs as: `nobody` when this process is root, else this process's own. */
 export const unprivileged: { uid: number; gid: number } | undefined = process.getuid?.() === 0 ? nobody() : undefined;
 
-/** Writes lib/ as CommonJS under `dir/lib`, as ts-node's transpile-only mode would. */
-export function transpileLib(dir: string): string {
-  const source = join(ROOT, 'lib');
-  const outDir = join(dir, 'lib');
-  const walk = (d: string): string[] =>
-    readdirSync(d, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? walk(join(d, entry.name)) : entry.name.endsWith('.ts') ? [join(d, entry.name)] : [],
-    );
-  for (const file of walk(source)) {
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    });
-    const out = join(outDir, relative(source, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, outputText);
-  }
-  return outDir;
-}
 
 /**
  * Runs `script` (CommonJS, in `dir`, next to a `lib` from `transpileLib`) as
