@@ -1,4 +1,4 @@
-import { LibsqlError } from '@libsql/client';
+import { LibsqlError, type ResultSet } from '@libsql/client';
 import { join } from 'node:path';
 import { createPool, type AdaptiveConnectionPool } from '../lib';
 import { NativeDriver } from '../lib/drivers/native';
@@ -115,18 +115,27 @@ describe('the driver’s connect under another process’s write lock', () => {
   });
 });
 
+/**
+ * Takes the write lock in another process, starts `read`, and checks that it
+ * waits (the event loop turning) until the lock goes, then reads the row the
+ * other process committed.
+ */
+async function expectToWaitForTheLock(read: () => Promise<ResultSet>): Promise<void> {
+  holder = await holdWriteLock(path);
+  turns = loopTurns();
+  const reading = outcome(read());
+  await turns.after(3);
+  expect(reading.settled).toBe(false);
+  await holder.release();
+  const { value, error } = await reading.result;
+  expect(error).toBeUndefined();
+  expect(value!.rows[0]!.n).toBe(1);
+}
+
 describe('a statement prepared on a fresh connection under another process’s write lock', () => {
   test('waits while the lock is held, then reads what the other process committed', async () => {
     const pool = await open({ wal: false, busyTimeoutMs: 10_000 });
-    holder = await holdWriteLock(path);
-    turns = loopTurns();
-    const reading = outcome(pool.execute('select count(*) as n from t'));
-    await turns.after(3);
-    expect(reading.settled).toBe(false);
-    await holder.release();
-    const { value, error } = await reading.result;
-    expect(error).toBeUndefined();
-    expect(value!.rows[0]!.n).toBe(1);
+    await expectToWaitForTheLock(() => pool.execute('select count(*) as n from t'));
   });
 
   test('fails with SQLITE_BUSY after busyTimeoutMs, the event loop turning meanwhile', async () => {
@@ -144,15 +153,7 @@ describe('a statement prepared on a fresh connection under another process’s w
     const lease = await pool.acquire();
     try {
       await lease.execute('BEGIN');
-      holder = await holdWriteLock(path);
-      turns = loopTurns();
-      const reading = outcome(lease.execute('select count(*) as n from t'));
-      await turns.after(3);
-      expect(reading.settled).toBe(false);
-      await holder.release();
-      const { value, error } = await reading.result;
-      expect(error).toBeUndefined();
-      expect(value!.rows[0]!.n).toBe(1);
+      await expectToWaitForTheLock(() => lease.execute('select count(*) as n from t'));
       expect(lease.inTransaction()).toBe(true);
       await lease.execute('COMMIT');
     } finally {
