@@ -243,14 +243,40 @@ describe('opening connections', () => {
       const controller = new AbortController();
       const waiting = pool.acquire({ signal: controller.signal });
       expect(pool.stats().pending).toBe(1);
+      // Let the connect start: one that has not started when its waiter leaves never does.
+      await new Promise((resolve) => setImmediate(resolve));
+      const connects = driver.connects;
       controller.abort();
       await expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_ABORTED' });
       driver.releaseConnects();
       await new Promise<void>((resolve) => pool.once('create', () => resolve()));
       expect(pool.stats()).toMatchObject({ size: 2, idle: 1, active: 1, waiting: 0 });
+      expect(driver.connects).toBe(connects);
       const next: PooledConnection = await pool.acquire();
       expect(next.connectionId).not.toBe(held.connectionId);
       next.release();
+      held.release();
+    } finally {
+      await pool.close();
+      tmp.dispose();
+    }
+  });
+
+  test('a connect whose waiter left before it started is not started', async () => {
+    const tmp = tempDir();
+    const driver = new FaultyDriver(tmp.url());
+    const pool = await createPool({ url: tmp.url(), min: 1, max: 2 }, driver);
+    try {
+      const held = await pool.acquire();
+      const connects = driver.connects;
+      const controller = new AbortController();
+      const waiting = pool.acquire({ signal: controller.signal });
+      expect(pool.stats().pending).toBe(1);
+      controller.abort();
+      await expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_ABORTED' });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(driver.connects).toBe(connects);
+      expect(pool.stats()).toMatchObject({ size: 1, pending: 0 });
       held.release();
     } finally {
       await pool.close();

@@ -1,8 +1,15 @@
-import { createPool, type AdaptiveConnectionPool, type PoolConfig, type PooledConnection, type ResizeEvent } from '../lib';
+import {
+  createPool,
+  type AdaptiveConnectionPool,
+  type MaxChangeEvent,
+  type PoolConfig,
+  type PooledConnection,
+  type ResizeEvent,
+} from '../lib';
 import { FaultyDriver } from './fault-driver';
 import { recordEvents, tempDir } from './helpers';
 
-// The pool's own timing (demand windows, dwell, backoff, lifetimes, leak
+// The pool's own timing (idle timeouts, back-pressure, backoff, lifetimes, leak
 // timers) runs on jest's fake clock: every rule is checked deterministically.
 let tmp: ReturnType<typeof tempDir>;
 let driver: FaultyDriver;
@@ -41,86 +48,117 @@ async function holdConcurrently(p: AdaptiveConnectionPool, n: number, ms: number
   for (const lease of leases) lease.release();
 }
 
-describe('adaptive sizing', () => {
-  test('grows its target to the measured peak demand and says why', async () => {
-    const p = await open({ min: 1, max: 10 });
-    const seen = resizes(p);
-    for (let i = 0; i < 6; i++) await holdConcurrently(p, 4, 1_000);
-    expect(p.stats().target).toBe(4);
-    expect(seen[0]).toMatchObject({ from: 1, reason: 'demand' });
-    expect(seen.at(-1)).toMatchObject({ to: 4 });
-  });
-
-  test('keeps warm spares: after a burst it opens up to the target without waiting for callers', async () => {
-    const p = await open({ min: 1, max: 10, idleTimeoutMs: 60_000 });
-    for (let i = 0; i < 6; i++) await holdConcurrently(p, 4, 1_000);
-    await jest.advanceTimersByTimeAsync(100);
-    expect(p.stats()).toMatchObject({ target: 4, size: 4, idle: 4 });
-  });
-
-  test('shrinks back towards min once demand is gone, closing idle connections', async () => {
+describe('sizing: one connect per waiter still waiting, LIFO reuse, idle connections close down to min', () => {
+  test('grows only while someone waits: one connect per waiter, and none in silence', async () => {
     const p = await open({ min: 1, max: 10, idleTimeoutMs: 1_000 });
-    for (let i = 0; i < 6; i++) await holdConcurrently(p, 4, 1_000);
-    const events = recordEvents(p);
-    const seen = resizes(p);
-    await jest.advanceTimersByTimeAsync(30_000);
-    expect(p.stats()).toMatchObject({ target: 1, size: 1 });
-    expect(seen.every((e) => e.to < e.from && e.reason === 'demand')).toBe(true);
-    expect(events.filter(([name]) => name === 'close').map(([, e]) => (e as { reason: string }).reason)).toEqual([
-      'idle',
-      'idle',
-      'idle',
+    driver.connectDelayMs = 50;
+    const before = driver.connects;
+    const leases = holdConcurrently(p, 4, 100);
+    await jest.advanceTimersByTimeAsync(50);
+    // One open, three callers waiting: three connects, no more.
+    expect(driver.connects - before).toBe(3);
+    await leases;
+    const opened = driver.connects;
+    const sizes = resizes(p);
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect(driver.connects).toBe(opened);
+    expect(sizes.filter((e) => e.reason === 'open')).toEqual([]);
+  });
+
+  test('queued connects are re-checked at their turn: none starts after its waiter was served', async () => {
+    const p = await open({ min: 1, max: 30 });
+    driver.connectDelayMs = 150;
+    const before = driver.connects;
+    let connectsWhenLastServed = 0;
+    const burst = Array.from({ length: 20 }, () =>
+      p.use(async () => {
+        connectsWhenLastServed = driver.connects;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }),
+    );
+    await jest.advanceTimersByTimeAsync(1_000);
+    await Promise.all(burst);
+    // 19 waited, 8 connects started at once (the connect limit); the one open
+    // connection served everybody within 40 ms, so the 11 queued never started.
+    expect(driver.connects - before).toBe(8);
+    expect(driver.connects).toBe(connectsWhenLastServed);
+    expect(p.stats()).toMatchObject({ waiting: 0, pending: 0 });
+  });
+
+  test('the most recently returned connection is reused first', async () => {
+    const p = await open({ min: 1, max: 3 });
+    const [a, b, c] = await Promise.all([p.acquire(), p.acquire(), p.acquire()]);
+    b!.release();
+    c!.release();
+    a!.release();
+    expect(await p.use(async (lease) => lease.connectionId)).toBe(a!.connectionId);
+  });
+
+  test.each([1, 0])('back at min %i within 1.5 x idleTimeoutMs after the last release', async (min) => {
+    const p = await open({ min, max: 8, idleTimeoutMs: 1_000 });
+    await holdConcurrently(p, 8, 100);
+    expect(p.stats().size).toBe(8);
+    await jest.advanceTimersByTimeAsync(1_500);
+    expect(p.stats()).toMatchObject({ size: min, idle: min });
+  });
+
+  test('in silence the idle reaper wakes a handful of times per idle timeout, and never for a connection min protects', async () => {
+    const p = await open({ min: 2, max: 8, idleTimeoutMs: 1_000 });
+    await holdConcurrently(p, 8, 100);
+    let wakeups = 0;
+    const fakeSetTimeout = global.setTimeout;
+    jest.spyOn(global, 'setTimeout').mockImplementation(((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+      fakeSetTimeout(() => {
+        wakeups++;
+        fn(...args);
+      }, ms)) as typeof setTimeout);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(p.stats().size).toBe(2);
+    // The eight went idle together: one wake-up closes the six above min, and
+    // nothing is armed for the two min keeps.
+    expect(wakeups).toBeLessThanOrEqual(2);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  test('resize reports the real size at each change', async () => {
+    const p = await open({ min: 1, max: 8, idleTimeoutMs: 1_000 });
+    const seen: Array<[ResizeEvent, number]> = [];
+    p.on('resize', (e) => seen.push([e, p.stats().size]));
+    await holdConcurrently(p, 4, 100);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(seen.map(([e]) => [e.from, e.to, e.reason])).toEqual([
+      [1, 2, 'open'],
+      [2, 3, 'open'],
+      [3, 4, 'open'],
+      [4, 3, 'idle'],
+      [3, 2, 'idle'],
+      [2, 1, 'idle'],
     ]);
+    expect(seen.every(([e, size]) => e.to === size)).toBe(true);
   });
 
-  test('does not oscillate under a steady load: it grows to the demand, then holds', async () => {
-    const p = await open({ min: 1, max: 10 });
-    const seen = resizes(p);
-    for (let i = 0; i < 40; i++) await holdConcurrently(p, 3, 500);
-    expect(seen.every((e) => e.to > e.from)).toBe(true);
-    expect(seen.at(-1)!.to).toBe(3);
-    const settled = seen.length;
-    for (let i = 0; i < 40; i++) await holdConcurrently(p, 3, 500);
-    expect(seen).toHaveLength(settled);
-  });
-
-  test('elides connects: a burst of short leases with a slow connect is served by releases', async () => {
-    const p = await open({ min: 1, max: 20 });
-    // Teach it the costs: a 150 ms connect and 2 ms leases.
-    driver.connectDelayMs = 150;
-    const opened = Promise.all([p.acquire(), p.acquire()]);
-    await jest.advanceTimersByTimeAsync(150);
-    for (const lease of await opened) lease.release();
-    for (let i = 0; i < 20; i++) await holdConcurrently(p, 1, 2);
-    const createdBefore = p.stats().totals.created;
-    const burst = Array.from({ length: 20 }, () => p.use(() => new Promise((resolve) => setTimeout(resolve, 2))));
-    await jest.advanceTimersByTimeAsync(500);
-    await Promise.all(burst);
-    // Two connections cycling every 2 ms serve all 20 within 20 ms, long
-    // before a 150 ms connect would finish: nothing new is opened.
-    expect(p.stats().totals.created - createdBefore).toBe(0);
-  });
-
-  test('adaptive: false opens a connection for every waiter, up to max, and never resizes', async () => {
+  test('adaptive: false is a fixed pool: the same rule, and back-pressure is ignored', async () => {
     const p = await open({ min: 1, max: 20, adaptive: false });
-    driver.connectDelayMs = 150;
-    const seen = resizes(p);
-    for (let i = 0; i < 5; i++) await holdConcurrently(p, 1, 2);
-    const burst = Array.from({ length: 20 }, () => p.use(() => new Promise((resolve) => setTimeout(resolve, 2))));
-    await jest.advanceTimersByTimeAsync(500);
-    await Promise.all(burst);
-    expect(p.stats().totals.created).toBeGreaterThanOrEqual(10);
-    expect(seen).toEqual([]);
-    expect(p.stats().target).toBe(20);
+    expect(driver.onBackpressure).toBeUndefined();
+    await holdConcurrently(p, 5, 100);
+    expect(p.stats()).toMatchObject({ size: 5, effectiveMax: 20 });
   });
+});
 
-  test('back-pressure halves the effective maximum, retires idle connections above it, then recovers', async () => {
+describe('back-pressure', () => {
+  function maxChanges(p: AdaptiveConnectionPool): MaxChangeEvent[] {
+    const seen: MaxChangeEvent[] = [];
+    p.on('maxChanged', (e) => seen.push(e));
+    return seen;
+  }
+
+  test('halves the effective maximum once per episode, retiring idle connections above it, and says so', async () => {
     const p = await open({ min: 1, max: 8, idleTimeoutMs: 60_000 });
-    for (let i = 0; i < 8; i++) await holdConcurrently(p, 8, 1_000);
-    expect(p.stats()).toMatchObject({ target: 8, size: 8 });
+    await holdConcurrently(p, 8, 100);
     const events = recordEvents(p);
-    const seen = resizes(p);
-    driver.onBackpressure!();
+    const seen = maxChanges(p);
+    // One lock episode: every writer that gave up signals.
+    for (let i = 0; i < 4; i++) driver.onBackpressure!();
     expect(seen).toEqual([{ from: 8, to: 4, reason: 'backpressure' }]);
     expect(p.stats()).toMatchObject({ effectiveMax: 4, size: 4 });
     expect(events.filter(([name]) => name === 'close').map(([, e]) => (e as { reason: string }).reason)).toEqual([
@@ -129,15 +167,31 @@ describe('adaptive sizing', () => {
       'shrink',
       'shrink',
     ]);
-    // Quiet seconds raise it by one each, back to max.
-    for (let i = 0; i < 6; i++) await holdConcurrently(p, 4, 1_000);
+  });
+
+  test('recovers after quiet time without traffic, reported when the pool next looks', async () => {
+    // busyTimeoutMs 1 000: an episode, and each quiet interval, is one second.
+    const p = await open({ min: 1, max: 8, busyTimeoutMs: 1_000, idleTimeoutMs: 60_000 });
+    const seen = maxChanges(p);
+    driver.onBackpressure!();
+    await jest.advanceTimersByTimeAsync(999);
+    expect(p.stats().effectiveMax).toBe(4);
+    await jest.advanceTimersByTimeAsync(1);
     expect(p.stats().effectiveMax).toBe(8);
+    await p.execute('select 1');
+    expect(seen).toEqual([
+      { from: 8, to: 4, reason: 'backpressure' },
+      { from: 4, to: 8, reason: 'recovery' },
+    ]);
+    // Recovered: a burst of 8 opens up to 8 again.
+    await holdConcurrently(p, 8, 10);
+    expect(p.stats().size).toBe(8);
   });
 
   test('SQLITE_BUSY after the whole busy timeout is back-pressure', async () => {
     driver = new FaultyDriver(tmp.url(), { busyTimeoutMs: 50 });
     const p = await open({ min: 2, max: 4, busyTimeoutMs: 50 });
-    const seen = resizes(p);
+    const seen = maxChanges(p);
     await p.execute('create table t(v)');
     const holder = await p.acquire();
     await holder.execute('BEGIN IMMEDIATE');
@@ -146,8 +200,8 @@ describe('adaptive sizing', () => {
     await jest.advanceTimersByTimeAsync(100);
     await outcome;
     holder.release();
-    expect(p.stats().effectiveMax).toBe(2);
-    expect(seen.length).toBeLessThanOrEqual(1);
+    // Halved once; by now a quiet busy timeout has passed, so it may have recovered.
+    expect(seen.filter((e) => e.reason === 'backpressure')).toEqual([{ from: 4, to: 2, reason: 'backpressure' }]);
   });
 });
 

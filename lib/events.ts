@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { BreakerState } from './connect-backoff';
 import type { LeakReport } from './leak-detector';
-import type { ResizeEvent } from './size-controller';
+import type { MaxChangeEvent, ResizeEvent } from './sizing';
 
 /** Identifies one physical connection; unique across the process, never reused. */
 export type ConnectionId = number;
@@ -61,8 +61,10 @@ export interface PoolEvents {
   checkin: [info: CheckinEvent];
   /** A physical connection was retired; its statements are already evicted. */
   close: [info: CloseEvent];
-  /** The pool's target size changed (adaptive sizing). */
+  /** The pool's size changed by one: `from` and `to` are real sizes, `reason` is `'open'` or why it closed. */
   resize: [info: ResizeEvent];
+  /** The effective maximum changed: halved by back-pressure, or doubled back after quiet time. */
+  maxChanged: [info: MaxChangeEvent];
   /** A lease was held longer than `leakDetectionMs` (`suspected`), came back (`resolved`), or was dropped unreleased (`collected`). */
   leak: [info: LeakEvent];
   /** Opening a connection failed. */

@@ -22,7 +22,7 @@ export type {
   ListenerErrorEvent,
   PoolEvents,
 } from './events';
-export type { ResizeEvent, ResizeReason } from './size-controller';
+export type { MaxChangeEvent, MaxChangeReason, ResizeEvent, ResizeReason } from './sizing';
 export type { BreakerState } from './connect-backoff';
 export type { LeakReport, LeakState } from './leak-detector';
 

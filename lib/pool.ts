@@ -24,7 +24,7 @@ import type { PreparedStatementCache } from './statement-cache';
 import { PoolStatsRecorder, type PoolStats } from './stats';
 import { WaiterQueue, type Waiter } from './waiter-queue';
 import { info, newConnectionId, type Slot } from './slot';
-import { SizeController } from './size-controller';
+import { BackpressureLimit, connectStillWanted, reapIdle, type ConnectPurpose } from './sizing';
 import { ConnectBackoff } from './connect-backoff';
 import { LeakDetector, type LeakReport } from './leak-detector';
 
@@ -39,12 +39,6 @@ export interface CloseOptions {
   /** How long to wait for leases before closing their connections. @default config.closeTimeoutMs */
   timeoutMs?: number;
 }
-
-/** Adaptive sizing: demand is sampled per window; the target moves at most once per dwell. */
-const DEMAND_WINDOW_MS = 1_000;
-const RESIZE_DWELL_MS = 2_000;
-/** Quiet time after back-pressure before the effective maximum grows by one. */
-const RECOVERY_MS = 1_000;
 
 /**
  * A pool of libSQL connections that reuses each one, with its prepared
@@ -67,19 +61,21 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   /** A stack: the most recently returned connection is reused first, so cold ones age out. */
   readonly #idle: Slot[] = [];
   readonly #waiters = new WaiterQueue<PooledConnection>();
+  /** Connects queued or in flight (`#connecting`: in flight, past the connect limit). */
   #creating = 0;
+  #connecting = 0;
   #pumping = false;
   #pumpAgain = false;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #recheckTimer: ReturnType<typeof setTimeout> | undefined;
   /** Leases out now. */
   #leased = 0;
   /** Idle connections being pinged before they are lent. */
   #validating = 0;
   /** Connections past their lifetime, waiting for a replacement or to come back. */
   readonly #expiring = new Set<Slot>();
-  readonly #controller: SizeController | undefined;
+  /** The effective maximum under back-pressure (`adaptive`); `undefined` for a fixed pool. */
+  readonly #pressure: BackpressureLimit | undefined;
   readonly #backoff: ConnectBackoff;
   readonly #leaks: LeakDetector<PooledConnection> | undefined;
   /** Setup and checkin hooks, and the session state restored at checkin. */
@@ -103,12 +99,13 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#cache = c.statementCache as PreparedStatementCache<DriverStatement> | false;
     this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
     if (c.adaptive) {
-      this.#controller = new SizeController({
-        min: c.min,
+      this.#pressure = new BackpressureLimit({
         max: Math.min(c.max, this.#driver.maxConnections),
-        dwellMs: RESIZE_DWELL_MS,
-        windowMs: DEMAND_WINDOW_MS,
-        recoveryMs: RECOVERY_MS,
+        floor: Math.max(c.min, 1),
+        // No new time constant: an episode is one busy timeout (the time a
+        // writer waits for a lock), capped by the idle timeout; a busy timeout
+        // of 0 leaves the idle timeout.
+        intervalMs: Math.min(c.idleTimeoutMs, c.busyTimeoutMs || c.idleTimeoutMs),
       });
       this.#driver.onBackpressure = () => this.#onBackpressure();
     }
@@ -138,7 +135,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#checkOpen();
     const wanted = Math.min(Math.max(this.config.min, 1), this.config.max);
     const opening: Promise<void>[] = [];
-    for (let n = this.#all.size + this.#creating; n < wanted; n++) opening.push(this.#create());
+    for (let n = this.#all.size + this.#creating; n < wanted; n++) opening.push(this.#create('warmUp'));
     const results = await Promise.allSettled(opening);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -173,7 +170,6 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (this.#backoff.state === 'open' && this.#all.size === 0 && enqueuedAt < this.#backoff.retryAt) {
       return Promise.reject(this.#connectFailed(this.#backoff.lastError));
     }
-    this.#controller?.observeDemand(enqueuedAt, this.#leased + this.#waiters.size + 1);
     // maxWaiters bounds callers waiting for a connection to come back; one the
     // pool can still open a connection for is not waiting behind anybody.
     const openable = Math.max(0, this.#cap() - this.#all.size) + this.#validating;
@@ -292,7 +288,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       pending: this.#creating,
       min: this.config.min,
       max: this.config.max,
-      target: this.#controller?.target ?? this.config.max,
+      // What the rule wants open now: a connection per lease and waiter, at least `min`.
+      target: Math.min(this.#cap(), Math.max(this.config.min, this.#leased + this.#waiters.size)),
       effectiveMax: this.#cap(),
       statementCache: this.#cache === false ? undefined : this.#cache.stats(),
     });
@@ -343,60 +340,40 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       if (this.#all.size === 0 && this.#creating === 0) this.#drained?.();
       return;
     }
-    const controller = this.#controller;
-    let now = 0;
-    if (controller !== undefined) {
-      now = performance.now();
-      const change = controller.update(now, this.#leased + this.#waiters.size);
-      if (change !== undefined) this.#emit('resize', change);
+    const pressure = this.#pressure;
+    if (pressure?.lowered === true) {
+      // Recovery is read from elapsed time here, when the pool next does anything: no timer for it.
+      const change = pressure.refresh(performance.now());
+      if (change !== undefined) this.#emit('maxChanged', change);
     }
     // The common case, a lease back with nobody waiting and the pool at its
-    // size: nothing to open (and, for a fixed pool, no clock read at all).
+    // size: nothing to open, and no clock read.
     const open = this.#all.size + this.#creating;
-    if (
-      this.#waiters.size === 0 &&
-      this.#expiring.size === 0 &&
-      open >= this.config.min &&
-      open >= (controller?.target ?? 0)
-    ) {
-      return;
-    }
-    if (controller === undefined) now = performance.now();
+    if (this.#waiters.size === 0 && this.#expiring.size === 0 && open >= this.config.min) return;
+    const now = performance.now();
     // After a failed connect, wait out the backoff rather than spin; the retry
     // timer pumps when it is over.
     if (!this.#backoff.mayConnect(now, this.#creating)) return this.#armRetry();
     this.#replaceExpired();
     const cap = this.#cap();
     let opening = this.#all.size + this.#creating;
-    const uncovered = this.#waiters.size - this.#creating;
-    if (uncovered > 0 && opening < cap) {
-      const wanted =
-        controller === undefined ? uncovered : controller.connectionsToOpen(uncovered, this.#heldSoFar(now));
-      // The others are expected to be served by releases sooner than a connect;
-      // look again a connect's time later, in case a lease is late.
-      if (wanted < uncovered) this.#armRecheck(controller?.connectMs ?? 0);
-      for (let n = 0; n < wanted && opening < cap && this.#backoff.mayConnect(now, this.#creating); n++) {
-        this.#create().catch(() => undefined);
-        opening++;
-      }
+    // One connect per waiter that none on its way covers. Each is checked
+    // again when it gets its turn under the connect limit (#create).
+    for (let n = this.#waiters.size - this.#creating; n > 0 && opening < cap; n--, opening++) {
+      if (!this.#backoff.mayConnect(now, this.#creating)) break;
+      this.#create('waiter').catch(() => undefined);
     }
-    // Warm connections: `min`, or the controller's target from measured demand.
-    const want = Math.min(cap, Math.max(this.config.min, controller?.target ?? 0));
-    for (; opening < want && this.#backoff.mayConnect(now, this.#creating); opening++) {
-      this.#create().catch(() => undefined);
+    for (const want = Math.min(cap, this.config.min); opening < want; opening++) {
+      if (!this.#backoff.mayConnect(now, this.#creating)) break;
+      this.#create('min').catch(() => undefined);
     }
   }
 
   /** The most connections this pool may have open: `max`, lowered by back-pressure. */
   #cap(): number {
-    return Math.min(this.config.max, this.#driver.maxConnections, this.#controller?.effectiveMax ?? Infinity);
-  }
-
-  /** How long each lease out has been held so far. */
-  #heldSoFar(now: number): number[] {
-    const held: number[] = [];
-    for (const slot of this.#all) if (slot.state === 'active') held.push(now - slot.leasedAt);
-    return held;
+    const pressure = this.#pressure;
+    const lowered = pressure?.lowered === true ? pressure.at(performance.now()) : Infinity;
+    return Math.min(this.config.max, this.#driver.maxConnections, lowered);
   }
 
   /** Starts replacements for expired connections the pool still needs; retires the others. */
@@ -407,11 +384,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
         continue;
       }
       if (slot.replacing || slot.retireAtCheckin) continue;
-      const needed = Math.max(this.config.min, this.#controller?.target ?? 0, this.#leased + this.#waiters.size);
+      const needed = Math.max(this.config.min, this.#leased + this.#waiters.size);
       if (this.#all.size - this.#expiring.size < needed && this.#all.size + this.#creating < this.#cap()) {
         // Make before break: the old connection keeps serving until this is open.
         slot.replacing = true;
-        this.#create(slot).catch(() => undefined);
+        this.#create('replace', slot).catch(() => undefined);
       } else if (slot.state === 'idle') {
         // Not needed, or the pool is at max (a hard limit: never exceeded, even
         // for a moment): break before make; the scheduler reopens if needed.
@@ -432,19 +409,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#retryTimer.unref?.();
   }
 
-  #armRecheck(delayMs: number): void {
-    if (this.#recheckTimer !== undefined || this.#state !== 'open') return;
-    this.#recheckTimer = setTimeout(() => {
-      this.#recheckTimer = undefined;
-      this.#pump();
-    }, Math.max(1, delayMs));
-    this.#recheckTimer.unref?.();
-  }
-
+  /** The database pushed back: halve the effective maximum, once per episode. */
   #onBackpressure(): void {
-    const controller = this.#controller!;
-    const change = controller.backpressure(performance.now());
-    if (change !== undefined) this.#emit('resize', change);
+    for (const change of this.#pressure!.signal(performance.now())) this.#emit('maxChanged', change);
     // Idle connections above the lowered maximum go now; leased ones at checkin.
     while (this.#all.size > this.#cap() && this.#idle.length > 0) this.#retire(this.#idle[0]!, 'shrink');
     this.#pump();
@@ -473,45 +440,58 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   // ---- connection lifecycle ---------------------------------------------
 
-  /** Opens a connection; `replacing` is the expired one it stands in for. */
-  async #create(replacing?: Slot): Promise<void> {
+  /**
+   * Opens a connection for `purpose`; `replacing` is the expired one it stands
+   * in for. A connect that waited for its turn under the connect limit starts
+   * only if it is still wanted then (a release may have served its caller).
+   */
+  async #create(purpose: ConnectPurpose, replacing?: Slot): Promise<void> {
     this.#creating++;
-    let connectMs = 0;
-    let connection: DriverConnection;
+    let started = false;
+    const done = () => {
+      this.#creating--;
+      if (started) this.#connecting--;
+    };
+    let connection: DriverConnection | undefined;
     try {
-      // Timed inside the limit: waiting for a turn is not what a connect costs.
-      connection = await this.#connectLimit(async () => {
-        const started = performance.now();
-        const opened = await connectWithin(this.#driver, {
+      connection = await this.#connectLimit(() => {
+        if (!this.#stillWanted(purpose)) return undefined;
+        started = true;
+        this.#connecting++;
+        return connectWithin(this.#driver, {
           timeoutMs: this.config.connectTimeoutMs,
           target: this.config.serverUrl ?? this.config.url,
           signal: this.#cancelConnects.signal,
         });
-        connectMs = performance.now() - started;
-        return opened;
       });
     } catch (error) {
-      this.#creating--;
+      done();
       if (replacing !== undefined) replacing.replacing = false;
       this.#onCreateFailed(error);
       throw this.#connectFailed(error);
+    }
+    if (connection === undefined) {
+      // Not started: nobody needs it any more.
+      done();
+      if (replacing !== undefined) replacing.replacing = false;
+      this.#pump();
+      return;
     }
     const id = newConnectionId();
     if (this.config.afterConnect !== undefined) {
       // Part of opening it: a setup that fails is a failed connect (and closed).
       try {
         await this.#sessions.setUp(id, connection);
-        connection.onNewSession = () => this.#sessions.setUp(id, connection);
+        connection.onNewSession = () => this.#sessions.setUp(id, connection!);
       } catch (error) {
-        this.#creating--;
+        done();
         if (replacing !== undefined) replacing.replacing = false;
         this.#onCreateFailed(error);
         throw this.#connectFailed(error);
       }
     }
-    this.#creating--;
+    done();
     const now = performance.now();
-    this.#controller?.recordConnect(connectMs);
     this.#backoff.success();
     const slot: Slot = {
       id,
@@ -531,6 +511,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       lifetimeTimer: undefined,
     };
     this.#all.add(slot);
+    const size = this.#all.size;
     this.#stats.totals.created++;
     this.#warm(slot);
     this.#armLifetime(slot);
@@ -538,6 +519,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     // and can be served by it.
     if (this.#state === 'open') this.#makeIdle(slot);
     this.#emit('create', info(slot));
+    if (this.#has('resize')) this.#emit('resize', { from: size - 1, to: size, reason: 'open' });
     if (this.#state !== 'open') this.#retire(slot, 'poolClosed');
     if (replacing !== undefined) {
       // The replacement is open and warm: the old connection may go.
@@ -547,6 +529,18 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       else replacing.retireAtCheckin = true;
     }
     this.#pump();
+  }
+
+  #stillWanted(purpose: ConnectPurpose): boolean {
+    if (this.#state !== 'open') return false;
+    return connectStillWanted({
+      purpose,
+      waiting: this.#waiters.size,
+      connecting: this.#connecting,
+      size: this.#all.size,
+      min: this.config.min,
+      cap: this.#cap(),
+    });
   }
 
   /** Prepares the pool's most used statements on a new connection, so it starts warm. */
@@ -655,7 +649,6 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     slot.uses++;
     slot.leasedAt = now;
     this.#leased++;
-    this.#controller?.observeDemand(now, this.#leased + this.#waiters.size);
     const seq = ++slot.leaseSeq;
     const end = (how: LeaseEnd) => this.#checkin(slot, seq, how);
     const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions);
@@ -682,11 +675,6 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (slot.leakHandle !== undefined) {
       this.#leaks!.end(slot.leakHandle, slot);
       slot.leakHandle = undefined;
-    }
-    const controller = this.#controller;
-    if (controller !== undefined) {
-      controller.recordHold(slot.heldMs);
-      controller.observeDemand(now, this.#leased + this.#waiters.size);
     }
     const pending = how.destroy ? undefined : slot.connection.pending?.();
     if (pending !== undefined) {
@@ -773,36 +761,32 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #makeIdle(slot: Slot, now = performance.now()): void {
     slot.idleSince = now;
     this.#idle.push(slot);
-    this.#armIdleTimer(this.config.idleTimeoutMs);
+    this.#armIdleTimer();
   }
 
-  /** One timer for all idle connections, armed only when something could expire. */
-  #armIdleTimer(delayMs: number): void {
-    if (this.#idleTimer !== undefined || !Number.isFinite(delayMs) || this.#all.size <= this.config.min) return;
-    this.#idleTimer = setTimeout(() => this.#reapIdle(), delayMs);
+  /**
+   * One timer for all idle connections, armed for the expiry of the one idle
+   * longest, and only when it could close (the pool is above `min`). Protected
+   * by `min`, nothing is armed: the pool looks again when a connection goes
+   * idle or opens.
+   */
+  #armIdleTimer(): void {
+    const oldest = this.#idle[0];
+    const timeout = this.config.idleTimeoutMs;
+    if (this.#idleTimer !== undefined || oldest === undefined || this.#state !== 'open') return;
+    if (!Number.isFinite(timeout) || this.#all.size <= this.config.min) return;
+    const delay = Math.max(1, oldest.idleSince + timeout - performance.now());
+    this.#idleTimer = setTimeout(() => this.#reapIdle(), delay);
     this.#idleTimer.unref?.();
   }
 
   #reapIdle(): void {
     this.#idleTimer = undefined;
-    const now = performance.now();
-    const timeout = this.config.idleTimeoutMs;
-    const controller = this.#controller;
-    if (controller !== undefined) {
-      const change = controller.update(now, this.#leased + this.#waiters.size);
-      if (change !== undefined) this.#emit('resize', change);
-    }
-    const floor = Math.max(this.config.min, controller?.target ?? 0);
+    const idleSince = this.#idle.map((slot) => slot.idleSince);
+    const { close } = reapIdle(idleSince, this.#all.size, this.config.min, this.config.idleTimeoutMs, performance.now());
     // The bottom of the stack has been idle longest.
-    while (this.#idle.length > 0 && this.#all.size > floor) {
-      const oldest = this.#idle[0]!;
-      if (now - oldest.idleSince < timeout) break;
-      this.#retire(oldest, 'idle');
-    }
-    if (this.#idle.length > 0) {
-      this.#armIdleTimer(Math.max(1, timeout - (now - this.#idle[0]!.idleSince)));
-    }
-    this.#pump();
+    for (const slot of this.#idle.slice(0, close)) this.#retire(slot, 'idle');
+    this.#armIdleTimer();
   }
 
   /**
@@ -826,6 +810,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       if (slot.leakHandle !== undefined) this.#leaks!.end(slot.leakHandle, slot);
     }
     this.#all.delete(slot);
+    const size = this.#all.size;
     const at = this.#idle.indexOf(slot);
     if (at !== -1) this.#idle.splice(at, 1);
     if (wasLeased || resetting) {
@@ -838,6 +823,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#stats.recordClose(reason);
     if (this.#cache !== false) this.#cache.clearConnection(slot.id);
     this.#emit('close', error === undefined ? { ...info(slot), reason } : { ...info(slot), reason, error });
+    if (this.#has('resize')) this.#emit('resize', { from: size + 1, to: size, reason });
     const callback = this.#cleanupCallback;
     if (callback !== undefined) {
       try {
@@ -858,8 +844,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     for (let waiter; (waiter = this.#waiters.take()); ) waiter.reject(this.#closedError());
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#retryTimer);
-    clearTimeout(this.#recheckTimer);
-    this.#idleTimer = this.#retryTimer = this.#recheckTimer = undefined;
+    this.#idleTimer = this.#retryTimer = undefined;
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
     this.#pump();
     if (this.#all.size > 0 || this.#creating > 0) {

@@ -1,0 +1,160 @@
+import type { CloseReason } from './events';
+
+/*
+ * The sizing rule, as the README states it: a caller that finds no idle
+ * connection gets a new one if the pool is below its limit and someone is
+ * still waiting when the connect starts; the most recently returned connection
+ * is reused first, and a connection unused for `idleTimeoutMs` closes, down to
+ * `min`. Back-pressure halves the limit once per episode and quiet time
+ * doubles it back.
+ *
+ * Nothing here reads a clock or arms a timer: every function takes `now`, so
+ * each rule is tested on an explicit timeline.
+ */
+
+/** Why the pool's size changed: a connection opened, or the reason one closed. */
+export type ResizeReason = 'open' | CloseReason;
+
+/** The pool's size changed by one connection: `from` and `to` are real sizes. */
+export interface ResizeEvent {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: ResizeReason;
+}
+
+/** Why the effective maximum changed. */
+export type MaxChangeReason = 'backpressure' | 'recovery';
+
+/** The effective maximum (the most connections the pool may open now) changed. */
+export interface MaxChangeEvent {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: MaxChangeReason;
+}
+
+/** Why a connection is being opened; it decides whether a queued connect still starts. */
+export type ConnectPurpose = 'waiter' | 'min' | 'replace' | 'warmUp';
+
+export interface ConnectCheck {
+  readonly purpose: ConnectPurpose;
+  /** Callers waiting now. */
+  readonly waiting: number;
+  /** Connects already started (past the connect limit), not yet open. */
+  readonly connecting: number;
+  /** Connections open. */
+  readonly size: number;
+  readonly min: number;
+  /** The effective maximum. */
+  readonly cap: number;
+}
+
+/**
+ * Whether a connect that waited for its turn under the connect limit should
+ * start now. It was decided when queued; by its turn a release may have
+ * served its caller, and opening it anyway grows the pool for nobody.
+ */
+export function connectStillWanted(c: ConnectCheck): boolean {
+  // A replacement stands in for a connection already counted in `size`;
+  // warmUp() opens at least one, so a bad URL fails at once.
+  if (c.purpose === 'replace' || c.purpose === 'warmUp') return true;
+  if (c.size + c.connecting >= c.cap) return false;
+  if (c.purpose === 'min') return c.size + c.connecting < c.min;
+  return c.waiting > c.connecting;
+}
+
+export interface IdleReap {
+  /** How many of the longest-idle connections to close now. */
+  readonly close: number;
+  /** When to look again (the next expiry of one that may close), or `undefined`: no timer needed. */
+  readonly wakeAt: number | undefined;
+}
+
+/**
+ * Which idle connections close at `now`, given when each went idle, longest
+ * idle first. Only connections above `min` close. When what is left is at
+ * `min`, no wake-up is asked for: nothing could close until the set changes,
+ * and the pool looks again then (a connection going idle or opening).
+ */
+export function reapIdle(idleSince: readonly number[], size: number, min: number, timeoutMs: number, now: number): IdleReap {
+  if (!Number.isFinite(timeoutMs)) return { close: 0, wakeAt: undefined };
+  let close = 0;
+  // Within a millisecond of its expiry counts as expired: timers may fire a
+  // fraction early, and re-arming for the rest would be a wasted wake-up.
+  while (close < idleSince.length && size - close > min && now - idleSince[close]! >= timeoutMs - 1) close++;
+  const next = idleSince[close];
+  const wakeAt = next !== undefined && size - close > min ? next + timeoutMs : undefined;
+  return { close, wakeAt };
+}
+
+export interface BackpressureOptions {
+  readonly max: number;
+  /** Never halved below this: `max(min, 1)`. */
+  readonly floor: number;
+  /**
+   * Signals within this long after a halving belong to its episode (they do
+   * not halve again), and each interval without any signal doubles the limit back.
+   */
+  readonly intervalMs: number;
+}
+
+/**
+ * The effective maximum under back-pressure (SQLITE_BUSY after the busy
+ * timeout, HTTP 429/503). One episode brings many signals (every writer that
+ * gave up): only the first halves. Recovery is read from elapsed time when
+ * the pool next looks, so no timer runs for it.
+ */
+export class BackpressureLimit {
+  readonly #o: BackpressureOptions;
+  /** The limit at `#since`, the time of the last signal; and when it last halved. */
+  #base: number;
+  #since = Number.NEGATIVE_INFINITY;
+  #halvedAt = Number.NEGATIVE_INFINITY;
+  /** What `at()` last reported, to report each change once. */
+  #reported: number;
+
+  constructor(options: BackpressureOptions) {
+    this.#o = options;
+    this.#base = this.#reported = options.max;
+  }
+
+  /** Whether the limit is below `max` (only then does it depend on the clock). */
+  get lowered(): boolean {
+    return this.#reported < this.#o.max;
+  }
+
+  /** The effective maximum at `now`. */
+  at(now: number): number {
+    const { max, intervalMs } = this.#o;
+    if (this.#base >= max) return max;
+    const quiet = Math.floor((now - this.#since) / intervalMs);
+    // 2^quiet overflows to Infinity in a long silence, which min() absorbs.
+    return Math.min(max, this.#base * 2 ** quiet);
+  }
+
+  /** The change since last reported (a recovery), if any. */
+  refresh(now: number): MaxChangeEvent | undefined {
+    const to = this.at(now);
+    if (to === this.#reported) return undefined;
+    const from = this.#reported;
+    this.#reported = to;
+    return { from, to, reason: to > from ? 'recovery' : 'backpressure' };
+  }
+
+  /** A back-pressure signal: halves the limit unless this episode already did. Returns every change it caused. */
+  signal(now: number): MaxChangeEvent[] {
+    const changes: MaxChangeEvent[] = [];
+    const recovered = this.refresh(now);
+    if (recovered !== undefined) changes.push(recovered);
+    const current = this.#reported;
+    const sameEpisode = now - this.#halvedAt < this.#o.intervalMs;
+    this.#base = sameEpisode ? current : Math.max(this.#o.floor, Math.floor(current / 2));
+    if (!sameEpisode) this.#halvedAt = now;
+    // Quiet time counts from the last signal, even one that did not halve.
+    this.#since = now;
+    if (this.#base !== current) {
+      this.#reported = this.#base;
+      changes.push({ from: current, to: this.#base, reason: 'backpressure' });
+    }
+    return changes;
+  }
+}
