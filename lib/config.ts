@@ -36,7 +36,11 @@ export interface PoolConfig {
   acquireTimeoutMs?: number;
   /** Most callers queued in `acquire()` before `POOL_EXHAUSTED`. @default Infinity */
   maxWaiters?: number;
-  /** An idle connection above `min` closes after this long; `Infinity` never. @default 30000 */
+  /**
+   * A connection unused this long closes, while more than `min` are open
+   * (reuse is LIFO, so a light load keeps the same few). The only time
+   * constant of sizing; `Infinity` never closes them. @default 30000
+   */
   idleTimeoutMs?: number;
   /** A connection closes after this many checkouts; `1` opens one per checkout. @default Infinity */
   maxUses?: number;
@@ -47,9 +51,11 @@ export interface PoolConfig {
   /** Put file databases in WAL mode, so readers run beside a writer. @default true */
   wal?: boolean;
   /**
-   * Size the pool from measured demand, connect cost and back-pressure
-   * (see README, "Adaptive sizing"); `false` gives a fixed pool that opens a
-   * connection for every waiting caller up to `max`. @default true
+   * Respond to back-pressure (SQLITE_BUSY after `busyTimeoutMs`, HTTP
+   * 429/503): halve the effective maximum once per episode, double it back
+   * after each quiet interval (see README, "Adaptive sizing"). `false` ignores
+   * back-pressure; growth and shrinking follow the same rule either way.
+   * Kept for compatibility. @default true
    */
   adaptive?: boolean;
   /**

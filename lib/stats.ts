@@ -51,9 +51,9 @@ export interface PoolStats {
   readonly min: number;
   /** `config.max`: the most connections open at once. */
   readonly max: number;
-  /** The size the pool currently aims for (adaptive sizing; `max` for a fixed pool). */
+  /** What the sizing rule wants open now: one per lease out and per waiter, at least `min`, at most `effectiveMax`. */
   readonly target: number;
-  /** `max`, lowered while the database pushes back (adaptive sizing). */
+  /** `max`, halved by back-pressure and doubled back after quiet time (`adaptive`). */
   readonly effectiveMax: number;
   /** Counters since the pool was created (connections opened and closed by reason, leases, timeouts, errors). */
   readonly totals: Readonly<PoolTotals>;

@@ -27,7 +27,8 @@ import { SlowConnectDriver } from '../support/slow-driver';
  * order rotates each repetition) and every figure is the median of REPS runs.
  *
  * A diagnostic run, libsql-pool with `adaptive: false`, times the same burst
- * without the size controller; the note of a missed wait goal uses it.
+ * with back-pressure handling off (the sizing rule is the same); the note of a
+ * missed wait goal uses it.
  */
 const CONNECT_MS = 150;
 const QUERY_MS = 2;
@@ -37,12 +38,8 @@ const STEADY_MS = Number(process.env.BENCH_SPIKE_STEADY_MS ?? 1500);
 /** Steady phase measured for Little's law from here on (connections are opened by then). */
 const STEADY_SKIP_MS = 500;
 /**
- * The aftermath. libsql-pool folds each 1 s window's peak demand into its warm
- * target when the window closes, at most once per 2 s (README "Adaptive
- * sizing"); its first change is when it starts. A burst at 1.5 s lands in the
- * window that closes at 2 s, right when a change is allowed again, so 1.25 s
- * of aftermath shows the pool's reaction to the burst. (With a burst inside
- * the 2 s dwell the same reaction only comes later.)
+ * The aftermath: 1.25 s after the burst shows whether the pool opens anything
+ * once nobody waits (README "Adaptive sizing": it must not).
  */
 const TAIL_MS = Number(process.env.BENCH_SPIKE_TAIL_MS ?? 1250);
 const REPS = Number(process.env.BENCH_SPIKE_REPS ?? 5);
@@ -419,7 +416,7 @@ async function main(): Promise<void> {
         `(${opened.length}/${ours.runs.length} runs opened connections for it, from ${ours.atBurstStart})`,
       `peak with the aftermath: ${ours.runs.map((r) => r.peakAftermath).join(', ')}`,
       after.length > 0
-        ? `target changes (time from the burst's start): ${ours.runs.map((r) => r.extra.resizes || 'none').join(' | ')}`
+        ? `size changes (time from the burst's start): ${ours.runs.map((r) => r.extra.resizes || 'none').join(' | ')}`
         : undefined,
     ]
       .filter(Boolean)
