@@ -56,6 +56,13 @@ export const CASES: CaseEntry[] = [
       'steady load, then 50 requests at once (150 ms connects, 2 ms queries, real time): peak connections and p99 wait vs tarn and generic-pool',
   },
   {
+    key: 'sizing',
+    title: 'Sizing under changing load: adaptive vs fixed vs tarn vs generic-pool',
+    file: 'bench/cases/sizing.ts',
+    measures:
+      'steady 1/4/16, square wave, ramp, step (0 and 50 ms connects, real time): throughput, connections opened, time back at min',
+  },
+  {
     key: 'remote',
     title: 'Remote (ws and http against sqld)',
     file: 'bench/cases/remote.ts',

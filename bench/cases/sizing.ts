@@ -1,0 +1,235 @@
+import * as genericPool from 'generic-pool';
+import { Pool as TarnPool } from 'tarn';
+import { createPool } from '../../lib';
+import { createFixture, openRaw, type RawDatabase, type RawStatement } from '../support/fixture';
+import { emitReport, type Comparison } from '../support/protocol';
+import { SlowConnectDriver } from '../support/slow-driver';
+
+/**
+ * Sizing under changing load, in real time (a benchmark, not a test): the
+ * workloads of issue 12. Closed loops (up to MAX_C) run requests (`select 1`
+ * plus QUERY_MS of holding the connection); how many loops run follows the
+ * workload's curve. Every pool has min 1, max 16, idle timeout IDLE_MS, and
+ * connects that cost 0 or 50 ms. Per run: throughput, connections opened, and
+ * how long after the last release the pool is back at min (watched for
+ * SILENCE_MS). One run per pool and workload, order rotated.
+ */
+const MAX_C = 16;
+const QUERY_MS = 2;
+const IDLE_MS = 200;
+const RUN_MS = Number(process.env.BENCH_SIZING_RUN_MS ?? 1000);
+const SILENCE_MS = 600;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Loops that should be running at `f` (0..1) of the run. */
+const WORKLOADS: Record<string, (f: number) => number> = {
+  'steady 1': () => 1,
+  'steady 4': () => 4,
+  'steady 16': () => 16,
+  'square 1/16': (f) => (Math.floor(f * 5) % 2 === 0 ? 1 : 16),
+  'ramp 1-16-1': (f) => Math.max(1, Math.round(1 + 15 * (1 - Math.abs(2 * f - 1)))),
+  'step 1-16': (f) => (f < 0.2 ? 1 : 16),
+};
+
+type PoolName = 'adaptive' | 'fixed' | 'tarn' | 'generic-pool';
+
+interface Subject {
+  request(): Promise<void>;
+  size(): number;
+  opened(): number;
+  close(): Promise<void>;
+}
+
+interface RawResource {
+  db: RawDatabase;
+  select1: RawStatement;
+}
+
+async function makeSubject(name: PoolName, url: string, path: string, connectMs: number): Promise<Subject> {
+  if (name === 'adaptive' || name === 'fixed') {
+    const adaptive = name === 'adaptive';
+    const driver = new SlowConnectDriver(url, connectMs, { min: 1, max: MAX_C, adaptive });
+    const pool = await createPool({ url, min: 1, max: MAX_C, idleTimeoutMs: IDLE_MS, adaptive }, driver);
+    return {
+      request: () =>
+        pool.use(async (c) => {
+          await c.execute('select 1');
+          await sleep(QUERY_MS);
+        }),
+      size: () => pool.stats().size,
+      opened: () => driver.connects,
+      close: () => pool.close(),
+    };
+  }
+  let live = 0;
+  let opened = 0;
+  const create = async (): Promise<RawResource> => {
+    opened++;
+    live++;
+    if (connectMs > 0) await sleep(connectMs);
+    const db = openRaw(path);
+    return { db, select1: db.prepare('select 1').raw(true) };
+  };
+  const destroy = (r: RawResource): void => {
+    r.db.close();
+    live--;
+  };
+  const use = async (r: RawResource) => {
+    r.select1.all([]);
+    await sleep(QUERY_MS);
+  };
+  if (name === 'tarn') {
+    const tarn = new TarnPool<RawResource>({
+      create,
+      destroy,
+      min: 1,
+      max: MAX_C,
+      idleTimeoutMillis: IDLE_MS,
+      reapIntervalMillis: 50,
+      acquireTimeoutMillis: 600_000,
+    });
+    tarn.release(await tarn.acquire().promise);
+    return {
+      request: async () => {
+        const r = await tarn.acquire().promise;
+        try {
+          await use(r);
+        } finally {
+          tarn.release(r);
+        }
+      },
+      size: () => live,
+      opened: () => opened,
+      close: async () => void (await tarn.destroy()),
+    };
+  }
+  const generic = genericPool.createPool<RawResource>(
+    { create, destroy: async (r) => destroy(r) },
+    { min: 1, max: MAX_C, idleTimeoutMillis: IDLE_MS, evictionRunIntervalMillis: 50, softIdleTimeoutMillis: IDLE_MS },
+  );
+  await generic.release(await generic.acquire());
+  return {
+    request: async () => {
+      const r = await generic.acquire();
+      try {
+        await use(r);
+      } finally {
+        await generic.release(r);
+      }
+    },
+    size: () => live,
+    opened: () => opened,
+    close: async () => {
+      await generic.drain();
+      await generic.clear();
+    },
+  };
+}
+
+interface Run {
+  opsPerSec: number;
+  opened: number;
+  /** ms from the last release to size <= 1, or null if not within SILENCE_MS. */
+  backAtMinMs: number | null;
+}
+
+async function runOnce(name: PoolName, workload: (f: number) => number, connectMs: number, url: string, path: string): Promise<Run> {
+  const subject = await makeSubject(name, url, path, connectMs);
+  const openedBefore = subject.opened();
+  const start = performance.now();
+  const end = start + RUN_MS;
+  let ops = 0;
+  await Promise.all(
+    Array.from({ length: MAX_C }, async (_, i) => {
+      for (let now = performance.now(); now < end; now = performance.now()) {
+        if (i < workload((now - start) / RUN_MS)) {
+          await subject.request();
+          ops++;
+        } else {
+          await sleep(1);
+        }
+      }
+    }),
+  );
+  const lastRelease = performance.now();
+  const opsPerSec = ops / ((lastRelease - start) / 1000);
+  const opened = subject.opened() - openedBefore;
+  let backAtMinMs: number | null = null;
+  while (performance.now() - lastRelease < SILENCE_MS) {
+    if (subject.size() <= 1) {
+      backAtMinMs = performance.now() - lastRelease;
+      break;
+    }
+    await sleep(5);
+  }
+  await subject.close();
+  return { opsPerSec, opened, backAtMinMs };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const fx = createFixture();
+  const names: PoolName[] = ['adaptive', 'fixed', 'tarn', 'generic-pool'];
+  const comparisons: Comparison[] = [];
+  const metrics: Record<string, number | string | boolean> = {};
+  let rotation = 0;
+  try {
+    for (const connectMs of [0, 50]) {
+      for (const [label, workload] of Object.entries(WORKLOADS)) {
+        const results = new Map<PoolName, Run>();
+        const order = names.map((_, i) => names[(i + rotation) % names.length]!);
+        rotation++;
+        for (const name of order) results.set(name, await runOnce(name, workload, connectMs, fx.url, fx.path));
+        const cell = (n: PoolName) => {
+          const r = results.get(n)!;
+          const back = r.backAtMinMs === null ? `> ${SILENCE_MS} ms` : `${Math.round(r.backAtMinMs)} ms`;
+          return `${n}: ${Math.round(r.opsPerSec)} ops/s, ${r.opened} opened, back at min in ${back}`;
+        };
+        const ours = results.get('adaptive')!;
+        const fixed = results.get('fixed')!;
+        const ratio = ours.opsPerSec / fixed.opsPerSec;
+        comparisons.push({
+          subject: `adaptive (${label}, ${connectMs} ms connects)`,
+          baseline: 'fixed',
+          ratio,
+          goal: 0.97,
+          goalText: '>= 0.97x the fixed pool, and no more connections opened',
+          met: ratio >= 0.97 && ours.opened <= fixed.opened,
+          subjectCell: cell('adaptive'),
+          baselineCell: [cell('fixed'), cell('tarn'), cell('generic-pool')].join('; '),
+        });
+        for (const n of names) {
+          const r = results.get(n)!;
+          const key = `${label}/${connectMs}ms/${n}`;
+          metrics[`${key}.opsPerSec`] = Math.round(r.opsPerSec);
+          metrics[`${key}.opened`] = r.opened;
+          metrics[`${key}.backAtMinMs`] = r.backAtMinMs === null ? 'never' : Math.round(r.backAtMinMs);
+        }
+        process.stderr.write(`  ${label}, ${connectMs} ms connects: ${names.map(cell).join(' | ')}\n`);
+      }
+    }
+  } finally {
+    fx.cleanup();
+  }
+  emitReport({
+    case: 'sizing',
+    title: 'Sizing under changing load: adaptive vs fixed vs tarn vs generic-pool',
+    status: 'ok',
+    variants: [],
+    comparisons,
+    metrics,
+    notes: [
+      `Real time, one run per pool and workload (order rotated). ${MAX_C} closed loops at most; request = select 1 + ` +
+        `${QUERY_MS} ms timer; ${RUN_MS} ms per run. Every pool min 1, max ${MAX_C}, idle timeout ${IDLE_MS} ms ` +
+        `(tarn reaps every 50 ms, generic-pool evicts every 50 ms). "back at min": after the last release, watched for ${SILENCE_MS} ms.`,
+    ],
+    env: { maxC: MAX_C, queryMs: QUERY_MS, idleMs: IDLE_MS, runMs: RUN_MS },
+    durationMs: Math.round(performance.now() - started),
+  });
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
