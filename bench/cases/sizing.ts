@@ -7,7 +7,7 @@ import { SlowConnectDriver } from '../support/slow-driver';
 
 /**
  * Sizing under changing load, in real time (a benchmark, not a test): the
- * workloads of issue 12. Closed loops (up to MAX_C) run requests (`select 1`
+ * steady, square-wave, ramp and step workloads. Closed loops (up to MAX_C) run requests (`select 1`
  * plus QUERY_MS of holding the connection); how many loops run follows the
  * workload's curve. Every pool has min 1, max 16, idle timeout IDLE_MS, and
  * connects that cost 0 or 50 ms. Per run: throughput, connections opened, and
