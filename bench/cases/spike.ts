@@ -350,11 +350,134 @@ function summarise(pool: PoolName, runs: RunResult[]): Summary {
 
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
+/*
+ * The burst alone (no steady loops), libsql-pool adaptive vs the fixed pool
+ * (`adaptive: false`): 50 requests at once on a cold pool (min 1, only its
+ * one connection open) and on a warm one (a first burst of 50 finished
+ * WARM_GAP_MS earlier, well within the idle timeout, so its connections are
+ * still open). Counted from the burst's start: connects started, connects
+ * started after the last waiter got its connection, and connections that
+ * finished opening after that moment (started while someone still waited, but
+ * used by nobody in the burst). Watched for BURST_AFTER_MS after the burst.
+ */
+const WARM_GAP_MS = 300;
+const BURST_AFTER_MS = CONNECT_MS + 350;
+
+type BurstMode = 'cold' | 'warm';
+
+interface BurstOnlyRun {
+  /** Connections open when the measured burst started. */
+  sizeAtStart: number;
+  /** Connects started from the burst's start to the end of the watch. */
+  opened: number;
+  startedAfterServed: number;
+  finishedAfterServed: number;
+  burstMs: number;
+}
+
+async function burstOnce(url: string, adaptive: boolean, mode: BurstMode): Promise<BurstOnlyRun> {
+  const driver = new SlowConnectDriver(url, CONNECT_MS, { min: 1, max: BURST, adaptive });
+  const pool = await createPool({ url, min: 1, max: BURST, adaptive }, driver);
+  const starts: number[] = [];
+  const opens: number[] = [];
+  driver.onConnect = () => starts.push(performance.now());
+  pool.on('resize', (e) => {
+    if (e.reason === 'open') opens.push(performance.now());
+  });
+  const request = (acquired: () => void) =>
+    pool.use(async (c) => {
+      acquired();
+      await c.execute('select 1');
+      await sleep(QUERY_MS);
+    });
+  if (mode === 'warm') {
+    await Promise.all(Array.from({ length: BURST }, () => request(() => undefined)));
+    await sleep(WARM_GAP_MS);
+  }
+  const sizeAtStart = pool.stats().size;
+  const burstStart = performance.now();
+  let lastServed = burstStart;
+  await Promise.all(
+    Array.from({ length: BURST }, () =>
+      request(() => {
+        lastServed = Math.max(lastServed, performance.now());
+      }),
+    ),
+  );
+  const burstMs = performance.now() - burstStart;
+  await sleep(BURST_AFTER_MS);
+  await pool.close();
+  return {
+    sizeAtStart,
+    opened: starts.filter((t) => t >= burstStart).length,
+    startedAfterServed: starts.filter((t) => t > lastServed).length,
+    finishedAfterServed: opens.filter((t) => t > lastServed).length,
+    burstMs,
+  };
+}
+
+async function burstOnly(url: string): Promise<Comparison[]> {
+  const out: Comparison[] = [];
+  for (const mode of ['cold', 'warm'] as BurstMode[]) {
+    const runs = { adaptive: [] as BurstOnlyRun[], fixed: [] as BurstOnlyRun[] };
+    for (let rep = 0; rep < REPS; rep++) {
+      const order: Array<'adaptive' | 'fixed'> = rep % 2 === 0 ? ['adaptive', 'fixed'] : ['fixed', 'adaptive'];
+      for (const name of order) {
+        const r = await burstOnce(url, name === 'adaptive', mode);
+        runs[name].push(r);
+        process.stderr.write(
+          `    burst only, ${mode}, ${name.padEnd(8)} ${r.sizeAtStart} open at start, ${r.opened} connects started, ` +
+            `${r.startedAfterServed} started and ${r.finishedAfterServed} finished after the last waiter was served; done in ${ms(r.burstMs)}\n`,
+        );
+      }
+    }
+    const sum = (rs: BurstOnlyRun[]) => ({
+      sizeAtStart: median(rs.map((r) => r.sizeAtStart)),
+      opened: median(rs.map((r) => r.opened)),
+      startedAfterMax: Math.max(...rs.map((r) => r.startedAfterServed)),
+      finishedAfterMax: Math.max(...rs.map((r) => r.finishedAfterServed)),
+      burstMs: median(rs.map((r) => r.burstMs)),
+    });
+    const a = sum(runs.adaptive);
+    const f = sum(runs.fixed);
+    const cellOf = (name: string, x: ReturnType<typeof sum>) =>
+      `${name}: ${x.opened} connects started (median; ${x.sizeAtStart} open at the start), ` +
+      `${x.startedAfterMax} started and ${x.finishedAfterMax} finished opening after the last waiter was served (max over runs), ` +
+      `burst done in ${ms(x.burstMs)}`;
+    const ratio = f.opened === 0 ? (a.opened === 0 ? 1 : Number.POSITIVE_INFINITY) : a.opened / f.opened;
+    const met = ratio <= 1 && a.startedAfterMax === 0;
+    const perRun = (name: string, rs: BurstOnlyRun[]) =>
+      `${name} ${rs.map((r) => `${r.opened} (${r.startedAfterServed}/${r.finishedAfterServed})`).join(', ')}`;
+    out.push({
+      subject: 'pool',
+      baseline: 'fixed',
+      ratio,
+      goal: 1,
+      goalText:
+        '<= 1x the fixed pool\'s connects (lower is better), and 0 connects started after the last waiter was served',
+      met,
+      subjectCell:
+        `burst only, ${mode} (${mode === 'cold' ? 'min 1, one connection open' : `a burst of ${BURST} ended ${WARM_GAP_MS} ms before`}) · ` +
+        cellOf('libsql-pool', a),
+      baselineCell: cellOf('fixed (adaptive: false)', f),
+      note:
+        `per run, connects started (started / finished after the last waiter was served): ${perRun('libsql-pool', runs.adaptive)}; ` +
+        `${perRun('fixed', runs.fixed)}` +
+        (a.finishedAfterMax > 0
+          ? '; connects that finish after the last waiter was served were started while callers still waited (the sizing rule), and no caller of the burst used them'
+          : ''),
+    });
+  }
+  return out;
+}
+
+
 async function main(): Promise<void> {
   const started = performance.now();
   const fx = createFixture();
   const names: PoolName[] = ['libsql-pool', 'tarn', 'generic-pool', 'libsql-pool-fixed'];
   const runs = new Map<PoolName, RunResult[]>(names.map((n) => [n, []]));
+  let burstRows: Comparison[] = [];
   try {
     for (let rep = 0; rep < REPS; rep++) {
       process.stderr.write(`  repetition ${rep + 1}/${REPS}\n`);
@@ -373,6 +496,8 @@ async function main(): Promise<void> {
         );
       }
     }
+    process.stderr.write(`  the burst alone, cold and warm, libsql-pool vs adaptive: false (${REPS} runs each)\n`);
+    burstRows = await burstOnly(fx.url);
   } finally {
     fx.cleanup();
   }
@@ -474,7 +599,7 @@ async function main(): Promise<void> {
     title: 'Spike: 50-request burst, 150 ms connects',
     status: 'ok',
     variants: [],
-    comparisons: [peakComparison, waitComparison],
+    comparisons: [peakComparison, waitComparison, ...burstRows],
     metrics,
     notes: [
       `Real time. Connect ${CONNECT_MS} ms (timer, then a real libsql connection), request = select 1 + ${QUERY_MS} ms timer. ` +
@@ -484,6 +609,11 @@ async function main(): Promise<void> {
         `libsql-pool's steady phase. Wait = request start to connection in hand; p99 of 50 is the slowest ` +
         `(nearest rank). Medians of ${REPS} runs, fresh pool each, order rotated. "(diag)" libsql-pool with ` +
         `adaptive: false runs the same burst (${DIAG_REPS} runs, ${DIAG_TAIL_MS} ms aftermath) to split the pool's wait into its scheduling cost.`,
+      `"burst only" rows: ${BURST} requests at once with no steady loops, libsql-pool vs the same pool with adaptive: false ` +
+        `(the fixed pool), ${REPS} runs each, order alternated, fresh pool each run (min 1, max ${BURST}, default idle timeout). ` +
+        `Cold: only the min connection is open. Warm: a first burst of ${BURST} finished ${WARM_GAP_MS} ms before, within the ` +
+        `idle timeout. Connects are counted from the burst's start until ${BURST_AFTER_MS} ms after it; "after the last waiter ` +
+        `was served" = after the last of the ${BURST} requests got its connection.`,
     ],
     env: {
       connectMs: CONNECT_MS,
