@@ -63,6 +63,13 @@ export const CASES: CaseEntry[] = [
       'steady 1/4/16, square wave, ramp, step (0 and 50 ms connects, real time): throughput, connections opened, time back at min',
   },
   {
+    key: 'sizing-recovery',
+    title: 'Sizing: back at min, CPU in silence, recovery after a lock episode',
+    file: 'bench/cases/sizing-recovery.ts',
+    measures:
+      'after a burst: time back at min (min 1 and 0), CPU over 3 s of silence vs adaptive: false, and a burst after a SQLITE_BUSY episode and 3 s quiet vs before it',
+  },
+  {
     key: 'remote',
     title: 'Remote (ws and http against sqld)',
     file: 'bench/cases/remote.ts',
