@@ -469,6 +469,9 @@ describe.each([
 
         const migrated = await pooled.migrate([`UPDATE ${t} SET year = 2000 WHERE year IS NULL`]);
         expect(migrated[0]!.rowsAffected).toBe(1);
+        // migrate's PRAGMA foreign_keys is a session change, checked at checkin
+        // (a round trip to the server) before its connection counts as idle.
+        await settled(pooled.pool);
 
         const tx = await pooled.transaction('write');
         expect(pooled.pool.stats().active).toBe(1);
