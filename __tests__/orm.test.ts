@@ -150,6 +150,8 @@ describe('drizzle-orm (drizzle-orm/libsql) over the pooled client', () => {
     const people = sqliteTable(`orm_people_${suffix}`, { id: integer('id').primaryKey(), name: text('name').notNull() });
     const url = process.env.LIBSQL_POOL_TEST_SQLD_WS!;
     const pooled = await createPooledClient({ url });
+    // Closed below: an open WebSocket would keep the test worker from exiting.
+    const plain = createClient({ url });
     try {
       const db = drizzle(pooled);
       await db.run(sql.raw(`CREATE TABLE orm_people_${suffix} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`));
@@ -158,7 +160,7 @@ describe('drizzle-orm (drizzle-orm/libsql) over the pooled client', () => {
         expect(pooled.pool.stats().active).toBe(1);
       });
       const ours = await db.select().from(people).orderBy(asc(people.id));
-      const theirs = await drizzle(createClient({ url })).select().from(people).orderBy(asc(people.id));
+      const theirs = await drizzle(plain).select().from(people).orderBy(asc(people.id));
       expect(ours).toStrictEqual(theirs);
       expect(ours).toEqual([
         { id: 1, name: 'Ada' },
@@ -166,6 +168,7 @@ describe('drizzle-orm (drizzle-orm/libsql) over the pooled client', () => {
       ]);
     } finally {
       await pooled.execute(`DROP TABLE IF EXISTS orm_people_${suffix}`);
+      plain.close();
       pooled.close();
       await pooled.pool.close();
     }
