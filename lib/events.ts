@@ -1,7 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { BreakerState } from './connect-backoff';
 import type { LeakReport } from './leak-detector';
-import type { MaxChangeEvent, ResizeEvent } from './sizing';
 
 /** Identifies one physical connection; unique across the process, never reused. */
 export type ConnectionId = number;
@@ -120,4 +119,24 @@ export function isolateRejection(result: unknown, onError: (error: unknown) => v
   if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
     (result as PromiseLike<unknown>).then(undefined, onError);
   }
+}
+
+/** Why the pool's size changed: a connection opened, or the reason one closed. */
+export type ResizeReason = 'open' | CloseReason;
+
+/** The pool's size changed by one connection: `from` and `to` are real sizes. */
+export interface ResizeEvent {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: ResizeReason;
+}
+
+/** Why the effective maximum changed. */
+export type MaxChangeReason = 'backpressure' | 'recovery';
+
+/** The effective maximum (the most connections the pool may open now) changed. */
+export interface MaxChangeEvent {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: MaxChangeReason;
 }

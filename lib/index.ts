@@ -22,13 +22,14 @@ export type {
   ListenerErrorEvent,
   PoolEvents,
 } from './events';
-export type { MaxChangeEvent, MaxChangeReason, ResizeEvent, ResizeReason } from './sizing';
+export type { MaxChangeEvent, MaxChangeReason, ResizeEvent, ResizeReason } from './events';
 export type { BreakerState } from './connect-backoff';
 export type { LeakReport, LeakState } from './leak-detector';
 
 // Statement cache
 export { PreparedStatementCache } from './statement-cache';
-export type { CacheEntry, CacheStats, EvictionReason, StatementCacheOptions } from './statement-cache';
+export type { CacheEntry, EvictionReason, StatementCacheOptions } from './statement-cache';
+export type { CacheStats } from './stats';
 export { StatementCacheSubscriber } from './statement-cache-subscriber';
 export type { ClearableCache } from './statement-cache-subscriber';
 

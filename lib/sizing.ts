@@ -1,4 +1,4 @@
-import type { CloseReason } from './events';
+import type { MaxChangeEvent } from './events';
 
 /*
  * The sizing rule, as the README states it: a caller that finds no idle
@@ -11,26 +11,6 @@ import type { CloseReason } from './events';
  * Nothing here reads a clock or arms a timer: every function takes `now`, so
  * each rule is tested on an explicit timeline.
  */
-
-/** Why the pool's size changed: a connection opened, or the reason one closed. */
-export type ResizeReason = 'open' | CloseReason;
-
-/** The pool's size changed by one connection: `from` and `to` are real sizes. */
-export interface ResizeEvent {
-  readonly from: number;
-  readonly to: number;
-  readonly reason: ResizeReason;
-}
-
-/** Why the effective maximum changed. */
-export type MaxChangeReason = 'backpressure' | 'recovery';
-
-/** The effective maximum (the most connections the pool may open now) changed. */
-export interface MaxChangeEvent {
-  readonly from: number;
-  readonly to: number;
-  readonly reason: MaxChangeReason;
-}
 
 /** Why a connection is being opened; it decides whether a queued connect still starts. */
 export type ConnectPurpose = 'waiter' | 'min' | 'replace' | 'warmUp';

@@ -1,5 +1,6 @@
 import { PoolError, describeValue, reportError } from './errors';
 import type { ConnectionId } from './events';
+import type { CacheStats } from './stats';
 
 /** Why an entry left the cache. */
 export type EvictionReason = 'lru' | 'connectionLimit' | 'connectionClosed' | 'cleared' | 'replaced';
@@ -21,22 +22,6 @@ export interface StatementCacheOptions<S> {
   maxPerConnection?: number;
   /** Called after an entry leaves the cache, so its owner can release what it holds. */
   onEvict?: (entry: CacheEntry<S>, reason: EvictionReason) => void;
-}
-
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  /** Entries pushed out by a size bound (total or per connection). */
-  evictions: number;
-  /** Entries removed because their connection closed (`clearConnection`). */
-  cleared: number;
-  size: number;
-  peakSize: number;
-  /** Connections that currently have at least one entry. */
-  connections: number;
-  /** hits / (hits + misses); 0 before the first lookup. */
-  hitRate: number;
-  avgPrepareTimeUs: number;
 }
 
 interface Entry<S> {

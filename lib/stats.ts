@@ -1,5 +1,21 @@
 import type { CloseReason } from './events';
-import type { CacheStats } from './statement-cache';
+
+/** What `PreparedStatementCache.stats()` reports. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Entries pushed out by a size bound (total or per connection). */
+  evictions: number;
+  /** Entries removed because their connection closed (`clearConnection`). */
+  cleared: number;
+  size: number;
+  peakSize: number;
+  /** Connections that currently have at least one entry. */
+  connections: number;
+  /** hits / (hits + misses); 0 before the first lookup. */
+  hitRate: number;
+  avgPrepareTimeUs: number;
+}
 
 /** Percentiles of the time callers waited in `acquire()`, over the last 1024 checkouts. */
 export interface WaitPercentiles {
