@@ -453,6 +453,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       if (started) this.#connecting--;
     };
     let connection: DriverConnection | undefined;
+    let id = 0;
     try {
       connection = await this.#connectLimit(() => {
         if (!this.#stillWanted(purpose)) return undefined;
@@ -464,33 +465,28 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
           signal: this.#cancelConnects.signal,
         });
       });
+      if (connection !== undefined) {
+        id = newConnectionId();
+        if (this.config.afterConnect !== undefined) {
+          // Part of opening it: a setup that fails is a failed connect (and closed).
+          const opened = connection;
+          await this.#sessions.setUp(id, opened);
+          opened.onNewSession = () => this.#sessions.setUp(id, opened);
+        }
+      }
     } catch (error) {
       done();
       if (replacing !== undefined) replacing.replacing = false;
       this.#onCreateFailed(error);
       throw this.#connectFailed(error);
     }
+    done();
     if (connection === undefined) {
       // Not started: nobody needs it any more.
-      done();
       if (replacing !== undefined) replacing.replacing = false;
       this.#pump();
       return;
     }
-    const id = newConnectionId();
-    if (this.config.afterConnect !== undefined) {
-      // Part of opening it: a setup that fails is a failed connect (and closed).
-      try {
-        await this.#sessions.setUp(id, connection);
-        connection.onNewSession = () => this.#sessions.setUp(id, connection!);
-      } catch (error) {
-        done();
-        if (replacing !== undefined) replacing.replacing = false;
-        this.#onCreateFailed(error);
-        throw this.#connectFailed(error);
-      }
-    }
-    done();
     const now = performance.now();
     this.#backoff.success();
     const slot: Slot = {
