@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { createClient, type Client, type InArgs, type InStatement, type IntMode, type ResultSet } from '@libsql/client';
 import { LibsqlBatchError, createPool, type AdaptiveConnectionPool } from '../lib';
 import { tempDir } from './helpers';
-import { startSqld, type SqldServer } from './support/sqld';
+import { startSqld, type SqldServer } from '../scripts/sqld';
 import { sessionChange } from '../lib/session-change';
 
 // The pool's promise: a user switching from `client.execute` sees the same

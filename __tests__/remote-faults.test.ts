@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { LibsqlError, PoolError, createPool } from '../lib';
 import { recordEvents, tempDir } from './helpers';
 import { jwtKeys } from './support/jwt';
-import { startSqld, type SqldServer } from './support/sqld';
+import { startSqld, type SqldServer } from '../scripts/sqld';
 
 // Faults need a server of their own: these tests stop, restart and lock it.
 jest.setTimeout(60_000);

