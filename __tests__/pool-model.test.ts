@@ -1249,7 +1249,7 @@ describe('FakeDriver faults through the pool', () => {
     pool.on('create', () => {
       const { size, idle, active } = pool.stats();
       seen.push({ size, idle, active });
-      // A listener may call back into the pool (DESIGN.md, lifecycle events).
+      // A listener may call back into the pool: listeners run once its state is consistent.
       fromListener ??= pool.acquire();
     });
     const first = await pool.acquire(); // the idle connection from warmUp

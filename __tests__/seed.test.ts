@@ -1,8 +1,9 @@
-// The seed's nine tests (seed/connection-lifecycle-integration.md), under their
-// own names. The seed's pool opened a connection per checkout, so dropping a
-// checkout closed it; here connections are reused, so these pools use
-// `maxUses: 1` and `release()` closes the connection exactly where the seed's
-// guard was dropped (see DESIGN.md, "Why close, not checkin").
+// The nine connection-lifecycle tests of the Rust pool this project grew from,
+// under their original names. That pool opened a connection per checkout, so
+// dropping a checkout closed it; here connections are reused, so these pools use
+// `maxUses: 1` and `release()` closes the connection exactly where the original
+// guard was dropped (statements are evicted when their connection closes, not at
+// checkin).
 import { PreparedStatementCache, type ConnectionId } from '../lib';
 import { withPool } from './helpers';
 

@@ -14,7 +14,7 @@ export interface ReadCaseOptions {
   sql: string;
   /** Statements per tinybench iteration. */
   batch: number;
-  /** Also time a cached raw `.get([id])` (the call the facts' 6.7x used). */
+  /** Also time a cached raw `.get([id])`, libsql's fastest single-row read, as a reference. */
   withRawGet: boolean;
 }
 
