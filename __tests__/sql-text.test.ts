@@ -1,5 +1,7 @@
 import fc from 'fast-check';
+import * as sqlText from '../lib/drivers/sql-text';
 import { describeScript, describeSql, type SqlDescription } from '../lib/drivers/sql-text';
+import { withPool } from './helpers';
 
 // The one reading of SQL text that the drivers and the session check share.
 // Comments, quoting and parameters are read as SQLite's tokenizer reads them;
@@ -220,5 +222,26 @@ describe('comments and whitespace between tokens change nothing', () => {
         expect(describeSql(sql.split(' ').join(sep))).toEqual(describeSql(sql));
       }),
     );
+  });
+});
+
+test('text is read when a statement is prepared, once, and never on a cache hit', async () => {
+  await withPool({ max: 1 }, async (pool) => {
+    const read = jest.spyOn(sqlText, 'describeSql');
+    try {
+      // The lease's session check and the driver share one reading of a new text.
+      const sql = `SELECT ? AS n -- ${Date.now()}`;
+      await pool.execute(sql, [1]);
+      expect(read.mock.calls.every(([text]) => text === sql)).toBe(true);
+      expect(new Set(read.mock.results.map((r) => r.value)).size).toBe(1);
+      const afterPrepare = read.mock.calls.length;
+      expect(afterPrepare).toBeGreaterThan(0);
+
+      await pool.execute(sql, [2]);
+      await pool.use((lease) => lease.execute(sql, [3]));
+      expect(read.mock.calls.length).toBe(afterPrepare);
+    } finally {
+      read.mockRestore();
+    }
   });
 });

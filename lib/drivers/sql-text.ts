@@ -65,7 +65,7 @@ export interface SqlDescription {
 // identifiers in which a doubled quote stands for itself, […] an identifier
 // with no escape; an identifier character is a letter, digit, `_`, `$` or any
 // non-ASCII character. An unterminated string or identifier runs to the end
-// of the text: SQLite rejects the statement, so nothing read from it is acted on.
+// of the text: SQLite refuses to prepare such a statement anyway.
 
 const SPACE = 1;
 const ID = 2;
@@ -88,7 +88,6 @@ function isDigit(code: number): boolean {
 }
 
 const enum Ch {
-  Tab = 9,
   Dollar = 0x24,
   Hash = 0x23,
   Quote = 0x27,
@@ -109,14 +108,14 @@ const enum Ch {
   Backtick = 0x60,
 }
 
-/** The kind of token just read; words and names carry their text in `Lexer.text`. */
+/** The kind of token just read. */
 const enum Tok {
   /** A bare word: a keyword, an identifier or a number. */
   Word,
-  /** A quoted identifier or a string literal: `text` is its content. */
+  /** A quoted identifier or a string literal. */
   Name,
   Param,
-  /** Any other character; `Lexer.code` holds it. */
+  /** Any other single character. */
   Punct,
 }
 
