@@ -1,7 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { InArgs, InStatement, InValue } from '@libsql/client';
 import { LibsqlError, PoolError, type AdaptiveConnectionPool } from '../lib';
-import { scanParameters } from '../lib/drivers/args';
 import { withPool } from './helpers';
 
 // `libsql` 0.5.29 aborts the whole process on some arguments (a boolean, a
@@ -197,49 +196,5 @@ describe('arguments the raw driver cannot take', () => {
       const emails = await pool.execute('SELECT email FROM users ORDER BY email');
       expect(emails.rows.map((r) => r.email)).toEqual(['a@x', 'b@x', 'c@x']);
     });
-  });
-});
-
-describe('scanParameters', () => {
-  // `star` may overcount (a multiplication): that only costs a schema check.
-  test.each<[string, number, boolean, boolean]>([
-    ['SELECT ?', 1, true, false],
-    ['SELECT ?, ?', 2, true, false],
-    ['SELECT ?3', 3, true, false],
-    ['SELECT ?3, ?', 4, true, false],
-    ['SELECT ?1, ?1', 1, false, false],
-    ['SELECT ?1, ?3', 3, true, false],
-    ['SELECT :a, :a, :b', 2, false, false],
-    ['SELECT :a, ?', 2, true, false],
-    ['SELECT :a, ?1', 1, false, false],
-    ['SELECT $x', 1, false, false],
-    ['SELECT @x', 1, false, false],
-    ['SELECT :x, @x, $x', 3, false, false],
-    ['SELECT :ä', 1, false, false],
-    ["SELECT '?'", 0, false, false],
-    ["SELECT 'it''s ?', ':a'", 0, false, false],
-    ["SELECT x'3f'", 0, false, false],
-    ['SELECT "a?" FROM t', 0, false, false],
-    ['SELECT "a""?" FROM t', 0, false, false],
-    ['SELECT `a?` FROM t', 0, false, false],
-    ['SELECT [a?b] FROM t', 0, false, false],
-    ['SELECT 1 -- ?', 0, false, false],
-    ['SELECT 1 -- ?\n, ?', 1, true, false],
-    ['SELECT /* ? :a */ 1', 0, false, false],
-    ['SELECT /* ? */ ?', 1, true, false],
-    ['SELECT ?, :a, ?5, @b, ?, :a', 7, true, false],
-    ["INSERT INTO t(a, b) VALUES (:a, '?') -- ?\n/* ? */", 1, false, false],
-    ['SELECT 1', 0, false, false],
-    ['SELECT ?2', 2, true, false],
-    ['SELECT :a, ?3', 3, true, false],
-    ['SELECT #a, #a', 1, false, false],
-    ['SELECT * FROM t', 0, false, true],
-    ['SELECT t.*, u.id FROM t JOIN u', 0, false, true],
-    ['SELECT count(*) FROM t', 0, false, false],
-    ['SELECT count( * ) FROM t WHERE id = ?', 1, true, false],
-    ['SELECT a * 2 FROM t', 0, false, true],
-    ["SELECT '*' /* * */ FROM t -- *", 0, false, false],
-  ])('%j has count %i, anonymous %s, star %s', (sql, count, anonymous, star) => {
-    expect(scanParameters(sql)).toEqual({ count, anonymous, star });
   });
 });

@@ -262,6 +262,12 @@ const cases: Case[] = [
     expect: { error: PoolError, code: 'INVALID_ARGUMENT', message: /empty/ },
   },
   {
+    // SQLite reads an unterminated comment to the end of the text, and prepares nothing.
+    name: 'sql: an empty statement (an unterminated comment only)',
+    run: () => pool.execute('/* nothing here, and no end'),
+    expect: { error: PoolError, code: 'INVALID_ARGUMENT', message: /empty/ },
+  },
+  {
     name: 'sql: UNIQUE constraint',
     run: async () => {
       await pool.execute({ sql: 'INSERT INTO t(id, v) VALUES (?, ?)', args: [1000, 'x'] });

@@ -126,6 +126,23 @@ describe.each(Object.entries(backends))('on %s', (_backend, open) => {
     });
   });
 
+  test('the transaction is tracked as SQLite reads the text: empty statements before BEGIN, comments inside ROLLBACK TO', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      const lease = await pool.acquire();
+      try {
+        await lease.execute(';; /* empty statements first */ BEGIN');
+        expect(lease.inTransaction()).toBe(true);
+        await lease.execute('SAVEPOINT s');
+        await lease.execute('ROLLBACK /* only to the savepoint */ TO s');
+        expect(lease.inTransaction()).toBe(true);
+        await lease.execute('ROLLBACK -- the transaction');
+        expect(lease.inTransaction()).toBe(false);
+      } finally {
+        lease.release();
+      }
+    });
+  });
+
   test('a lease released inside a transaction is rolled back before the next caller gets it', async () => {
     const t = table();
     await withPool({ max: 1 }, async (pool) => {

@@ -678,6 +678,21 @@ describe('cached statements after schema changes the pool did not make', () => {
     });
   });
 
+  test('a cached WITH … SELECT * returns a column renamed by another connection', async () => {
+    const query = 'WITH r AS (SELECT * FROM t) SELECT * FROM r';
+    await withClientAndPool(backend, undefined, async (client, pool) => {
+      await reset(clientSide(client));
+      await client.executeMultiple("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'a');");
+      await pool.execute(query);
+      await pool.execute(query);
+      await client.execute('ALTER TABLE t RENAME COLUMN name TO nm');
+
+      const expected = await attempt(() => client.execute(query));
+      const actual = await attempt(() => pool.execute(query));
+      expectSameOutcome('pool', query, actual, expected);
+    });
+  });
+
   test('a cached SELECT * with no rows returns the real columns after a rolled-back batch added one', async () => {
     await withClientAndPool(backend, undefined, async (client, pool) => {
       const setup = 'CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT);';

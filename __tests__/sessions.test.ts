@@ -113,6 +113,36 @@ describe('sessions on a file', () => {
     });
   });
 
+  test.each([
+    ["PRAGMA 'foreign_keys' = OFF", 'a name written as a string'],
+    ['PRAGMA/* why */foreign_keys = OFF', 'a comment before the name'],
+    ['EXPLAIN PRAGMA foreign_keys = OFF', 'explained: SQLite applies it as it prepares it'],
+    ['EXPLAIN QUERY PLAN PRAGMA foreign_keys = OFF', 'explained as a query plan'],
+  ])('%j turns foreign keys off (%s), and they are enforced again for the next lease', async (sql) => {
+    await withPool({ max: 1 }, async (pool) => {
+      await pool.execute('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+      await pool.execute('CREATE TABLE child (pid INTEGER REFERENCES parent (id))');
+      const first = await onLease(pool, async (a) => {
+        await a.execute(sql);
+        expect(await value(a, 'PRAGMA foreign_keys')).toBe(0);
+      });
+      const lease = await pool.acquire();
+      expect(lease.connectionId).toBe(first);
+      await expect(lease.execute('INSERT INTO child VALUES (42)')).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT' });
+      lease.release();
+    });
+  });
+
+  test("a TEMP table named through the schema written as a string ('temp'.t) is gone for the next lease", async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      const first = await onLease(pool, (a) => a.execute("CREATE TABLE 'temp'.scratch (v)"));
+      const lease = await pool.acquire();
+      expect(lease.connectionId).toBe(first);
+      expect((await lease.execute('SELECT name FROM temp.sqlite_master')).rows).toEqual([]);
+      lease.release();
+    });
+  });
+
   test('a TEMP table a lease created is gone for the next lease', async () => {
     await withPool({ max: 1 }, async (pool) => {
       const first = await onLease(pool, async (a) => {

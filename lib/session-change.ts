@@ -1,4 +1,5 @@
 import type { DriverConnection } from './drivers/driver';
+import { describeScript, describeSql, type SessionTouch } from './drivers/sql-text';
 
 // What the pool reads from SQL text to know that a lease changed its
 // connection's session. Kept apart from session.ts, which lends connections
@@ -63,52 +64,36 @@ export function isUnrestorable(item: SessionItem): boolean {
   return UNREADABLE.has(item);
 }
 
-/** The first keyword after whitespace and comments. */
-const FIRST_KEYWORD = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/;
-/** `PRAGMA [schema.]name =` or `PRAGMA [schema.]name(`: an assignment (or a call with an argument). */
-const PRAGMA_SET = /\bPRAGMA\s+(?:[^\s.=(;]+\s*\.\s*)?["`[]?(\w+)["`\]]?\s*[=(]/gi;
-const TEMP_WORD = /\btemp(?:orary)?\b/i;
-const ATTACH_WORD = /\b(?:ATTACH|DETACH)\b/i;
 const ONLY_TEMP: readonly SessionItem[] = Object.freeze([TEMP_OBJECTS]);
 const ONLY_ATTACHED: readonly SessionItem[] = Object.freeze([ATTACHED]);
 
 /**
  * Reads a statement's text for a change to the session state the pool
- * restores: a PRAGMA assignment to a restored setting, ATTACH, DETACH, or a
- * CREATE, DROP or ALTER that mentions TEMP. Lexical and deliberately loose: a false positive
- * costs a check at checkin, a miss would leak state. The pool calls it only
- * when a statement is prepared, never on a cache hit.
+ * restores: a PRAGMA assignment to a restored setting (explained or not,
+ * since SQLite applies many as it prepares them), ATTACH, DETACH, or a
+ * CREATE, DROP or ALTER that mentions TEMP. Lexical and deliberately loose: a
+ * false positive costs a check at checkin, a miss would leak state. The pool
+ * calls it only when a statement is prepared, never on a cache hit.
  */
 export function sessionChange(sql: string): SessionChange {
-  const keyword = FIRST_KEYWORD.exec(sql)?.[1];
-  if (keyword === undefined) return undefined;
-  switch (keyword.toUpperCase()) {
-    case 'PRAGMA':
-      return pragmaChange(sql, []);
-    case 'ATTACH':
-    case 'DETACH':
-      return ONLY_ATTACHED;
-    case 'CREATE':
-    case 'DROP':
-    case 'ALTER':
-      return TEMP_WORD.test(sql) ? ONLY_TEMP : undefined;
-    default:
-      return undefined;
-  }
+  return changeOf(describeSql(sql).session);
 }
 
 /** `sessionChange` for a `;`-separated script (`executeMultiple`), which is not split. */
 export function scriptChange(sql: string): SessionChange {
-  const items: SessionItem[] = [];
-  if (TEMP_WORD.test(sql)) items.push(TEMP_OBJECTS);
-  if (ATTACH_WORD.test(sql)) items.push(ATTACHED);
-  return pragmaChange(sql, items);
+  return changeOf(describeScript(sql));
 }
 
-function pragmaChange(sql: string, items: SessionItem[]): SessionChange {
-  PRAGMA_SET.lastIndex = 0;
-  for (let match; (match = PRAGMA_SET.exec(sql)) !== null; ) {
-    const name = match[1]!.toLowerCase();
+function changeOf(touch: SessionTouch | undefined): SessionChange {
+  if (touch === undefined) return undefined;
+  if (touch.pragmas.length === 0) {
+    if (!touch.attached) return ONLY_TEMP;
+    if (!touch.temp) return ONLY_ATTACHED;
+  }
+  const items: SessionItem[] = [];
+  if (touch.temp) items.push(TEMP_OBJECTS);
+  if (touch.attached) items.push(ATTACHED);
+  for (const name of touch.pragmas) {
     if (!RESTORED.has(name) && !UNREADABLE.has(name)) continue;
     items.push(name);
     // Changing it drops every TEMP object, those of the setup included.

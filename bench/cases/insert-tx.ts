@@ -1,6 +1,7 @@
 import { createClient } from '@libsql/client';
 import { createPool } from '../../lib';
-import { normaliseArgs, scanParameters } from '../../lib/drivers/args';
+import { normaliseArgs } from '../../lib/drivers/args';
+import { describeSql } from '../../lib/drivers/sql-text';
 import { ResultSetImpl } from '../../lib/drivers/result';
 import { SQL, createFixture, openRaw } from '../support/fixture';
 import { MapOnlyCache } from '../support/map-cache';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const db = openRaw(fx.path);
   const ins = db.prepare(SQL.insert);
   const insResult = db.prepare(SQL.insert).safeIntegers(true);
-  const shape = scanParameters(SQL.insert);
+  const shape = describeSql(SQL.insert).params;
   const held = await pool.acquire();
   const mapPool = await createPool({ url: fx.url, statementCache: new MapOnlyCache() });
   const heldMap = await mapPool.acquire();

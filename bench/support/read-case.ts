@@ -1,6 +1,7 @@
 import { createClient } from '@libsql/client';
 import { createPool } from '../../lib';
-import { normaliseArgs, scanParameters } from '../../lib/drivers/args';
+import { normaliseArgs } from '../../lib/drivers/args';
+import { describeSql } from '../../lib/drivers/sql-text';
 import { ResultSetImpl, rowFromSql } from '../../lib/drivers/result';
 import { createFixture, idCycler, openRaw } from './fixture';
 import { MapOnlyCache } from './map-cache';
@@ -47,7 +48,7 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const rawRows = db.prepare(o.sql).safeIntegers(true).raw(true); // configured as the native driver does
   const columns = rawRows.columns().map((c) => c.name);
   const columnTypes = rawRows.columns().map((c) => c.type ?? '');
-  const shape = scanParameters(o.sql);
+  const shape = describeSql(o.sql).params;
   const held = await pool.acquire();
   const mapPool = await createPool({ url: fx.url, statementCache: new MapOnlyCache() });
   const heldMap = await mapPool.acquire();

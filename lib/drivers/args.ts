@@ -1,19 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { InArgs, InValue, IntMode } from '@libsql/client';
 import { PoolError, describeValue } from '../errors';
-
-/** What a statement's placeholders look like, read once when it is prepared. */
-export interface ParameterShape {
-  /** The highest parameter index (SQLite numbers named parameters too). */
-  readonly count: number;
-  /** Whether some parameter index has no name (a bare `?`, or a gap left by `?NNN`). */
-  readonly anonymous: boolean;
-  /**
-   * Whether the statement has a `*` other than `count(*)`: its result columns
-   * may follow the table's definition, so their names can change under it.
-   */
-  readonly star: boolean;
-}
+import type { ParameterShape } from './sql-text';
 
 const MIN_INT64 = -9223372036854775808n;
 const MAX_INT64 = 9223372036854775807n;
@@ -101,96 +89,4 @@ function valueToSql(value: InValue | undefined, intMode: IntMode): unknown {
 function isPlainObject(value: object): value is Record<string, InValue> {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/**
- * Reads the parameters of the first statement in `sql` the way SQLite numbers
- * them: `?` takes the next index, `?NNN` index NNN, and each new `:name`,
- * `@name`, `$name` or `#name` the next index. Literals, quoted identifiers and
- * comments are skipped. An overcount is harmless (see `normaliseArgs`), so the
- * scan errs that way on anything unusual.
- */
-export function scanParameters(sql: string): ParameterShape {
-  let count = 0;
-  let bare = false;
-  let star = false;
-  let previous = '';
-  const names = new Set<string>();
-  /** Indices that have a name; libsql aborts on a named map if any index has none. */
-  const named = new Set<number>();
-  const n = sql.length;
-  let i = 0;
-  while (i < n) {
-    const c = sql[i]!;
-    if (c === "'" || c === '"' || c === '`') {
-      i = skipQuoted(sql, i, c);
-    } else if (c === '[') {
-      const end = sql.indexOf(']', i + 1);
-      i = end === -1 ? n : end + 1;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i + 2);
-      i = end === -1 ? n : end + 1;
-      continue;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? n : end + 2;
-      continue;
-    } else if (c === '?') {
-      let j = i + 1;
-      while (j < n && isDigit(sql.charCodeAt(j))) j++;
-      if (j === i + 1) {
-        bare = true;
-        count++;
-      } else {
-        const index = Number(sql.slice(i + 1, j));
-        named.add(index);
-        count = Math.max(count, index);
-      }
-      i = j;
-    } else if (c === ':' || c === '@' || c === '$' || c === '#') {
-      let j = i + 1;
-      while (j < n && isNameChar(sql.charCodeAt(j))) j++;
-      if (j > i + 1) {
-        const name = sql.slice(i, j);
-        if (!names.has(name)) {
-          names.add(name);
-          named.add(++count);
-        }
-      }
-      i = j;
-    } else {
-      // `*` outside `count(*)`: the result's columns follow the table's.
-      if (c === '*' && previous !== '(') star = true;
-      i++;
-    }
-    if (c.trim() !== '') previous = c;
-  }
-  return { count, anonymous: bare || named.size < count, star };
-}
-
-function skipQuoted(sql: string, start: number, quote: string): number {
-  let i = start + 1;
-  while (i < sql.length) {
-    if (sql[i] === quote) {
-      if (sql[i + 1] !== quote) return i + 1;
-      i += 2; // a doubled quote is an escaped quote
-    } else {
-      i++;
-    }
-  }
-  return i;
-}
-
-function isDigit(code: number): boolean {
-  return code >= 48 && code <= 57;
-}
-
-function isNameChar(code: number): boolean {
-  return (
-    isDigit(code) ||
-    (code >= 65 && code <= 90) ||
-    (code >= 97 && code <= 122) ||
-    code === 95 ||
-    code > 127
-  );
 }

@@ -1,6 +1,5 @@
 import type { DriverStatement } from './driver';
-import { scanParameters, type ParameterShape } from './args';
-import { statementKind, type StatementKind } from './statement-kind';
+import type { ParameterShape, SqlDescription, StatementKind } from './sql-text';
 
 /** A `libsql` 0.5 statement as it really is (its bundled typings are better-sqlite3's). */
 export interface LibsqlStatement {
@@ -13,9 +12,6 @@ export interface LibsqlStatement {
   run(args: unknown): { changes: number; lastInsertRowid: number | bigint };
 }
 
-/** Only whitespace, comments and semicolons. */
-const EMPTY = /^(?:\s|;|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*$/;
-
 /** The epoch of a statement not prepared yet: it matches none, so the first run prepares it. */
 const UNPREPARED = -1;
 
@@ -24,6 +20,9 @@ export class NativeStatement implements DriverStatement {
   readonly sql: string;
   readonly empty: boolean;
   readonly shape: ParameterShape;
+  /** Result columns may follow a table's definition (see `SqlDescription.star`). */
+  readonly star: boolean;
+  readonly #kind: StatementKind;
   // Set by `prepared()`. A statement that could not be prepared yet (a lock
   // held elsewhere) keeps UNPREPARED, and its first run prepares it.
   stmt!: LibsqlStatement;
@@ -37,10 +36,12 @@ export class NativeStatement implements DriverStatement {
   columns: string[] | undefined;
   columnTypes: string[] | undefined;
 
-  constructor(sql: string) {
+  constructor(sql: string, description: SqlDescription) {
     this.sql = sql;
-    this.empty = EMPTY.test(sql);
-    this.shape = scanParameters(sql);
+    this.empty = description.empty;
+    this.shape = description.params;
+    this.star = description.star;
+    this.#kind = description.kind;
   }
 
   /** Takes `stmt`, (re)prepared at `epoch`, as this statement's native one. */
@@ -48,7 +49,7 @@ export class NativeStatement implements DriverStatement {
     this.stmt = stmt;
     this.epoch = epoch;
     this.reader = stmt.reader;
-    this.kind = this.reader ? 'other' : statementKind(this.sql);
+    this.kind = this.reader ? 'other' : this.#kind;
     this.columns = undefined;
     this.columnTypes = undefined;
     stmt.safeIntegers(true);

@@ -6,6 +6,7 @@ import { isBusy, retryWhileBusy } from './busy-wait';
 import type { Driver, DriverConnection, DriverStatement, Replicated } from './driver';
 import { normaliseArgs } from './args';
 import { NativeStatement, type LibsqlStatement } from './native-statement';
+import { describeSql } from './sql-text';
 import { ResultSetImpl, mapSqliteError, rowFromSql } from './result';
 
 // `libsql` 0.5 ships better-sqlite3's typings, which declare methods it lacks
@@ -182,7 +183,7 @@ class NativeConnection implements DriverConnection {
     if (typeof sql !== 'string') {
       throw new TypeError(`SQL must be a string, got ${sql === null ? 'null' : typeof sql}`);
     }
-    const st = new NativeStatement(sql);
+    const st = new NativeStatement(sql, describeSql(sql));
     this.#checkOpen();
     try {
       return st.prepared(this.#db.prepare(sql), this.#driver.epoch.value);
@@ -265,7 +266,7 @@ class NativeConnection implements DriverConnection {
       }
       // Column names of `SELECT *` follow the table, which another process may
       // have altered; checking costs one more native call, so only those pay it.
-      if (st.shape.star) {
+      if (st.star) {
         const version = this.#schemaVersion();
         if (version !== st.schemaVersion) {
           st.schemaVersion = version;

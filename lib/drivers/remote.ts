@@ -6,6 +6,7 @@ import type { Driver, DriverConnection, DriverStatement } from './driver';
 import { isBackpressure, isConnectionError, mapHranaError, resultSetFromHrana, stmtToHrana } from './hrana';
 import { InFlight } from './in-flight';
 import { RemoteStatement } from './remote-statement';
+import { describeSql } from './sql-text';
 
 export interface RemoteDriverOptions {
   /** The server's base URL, with a `ws:`, `wss:`, `http:` or `https:` scheme. */
@@ -149,7 +150,7 @@ class RemoteConnection implements DriverConnection {
     if (typeof sql !== 'string') {
       throw new TypeError(`SQL must be a string, got ${sql === null ? 'null' : typeof sql}`);
     }
-    return new RemoteStatement(sql, (st) => this.#release(st));
+    return new RemoteStatement(sql, describeSql(sql), (st) => this.#release(st));
   }
 
   execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
