@@ -48,14 +48,7 @@ export function instrumentPool(pool: AdaptiveConnectionPool, meter: Meter, name 
   };
 }
 
-/**
- * `create_time` needs the start of each connect, which no event carries, so
- * it wraps the driver; everything else reaches the driver unchanged.
- */
-export function timeConnects(driver: Driver, meter: Meter, name = 'libsql-pool'): Driver {
-  return new ConnectTimer(driver, meter.createHistogram('db.client.connection.create_time', seconds), name);
-}
-
+/** Records how long each connect of the driver it wraps takes. */
 class ConnectTimer extends DelegatingDriver {
   readonly #created: Histogram;
   readonly #attrs: Record<string, string>;
@@ -72,6 +65,14 @@ class ConnectTimer extends DelegatingDriver {
     this.#created.record((performance.now() - started) / 1000, this.#attrs);
     return connection;
   }
+}
+
+/**
+ * `create_time` needs the start of each connect, which no event carries, so
+ * it wraps the driver; everything else reaches the driver unchanged.
+ */
+export function timeConnects(driver: Driver, meter: Meter, name = 'libsql-pool'): Driver {
+  return new ConnectTimer(driver, meter.createHistogram('db.client.connection.create_time', seconds), name);
 }
 
 async function demo(): Promise<void> {

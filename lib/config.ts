@@ -1,7 +1,7 @@
 import { PoolError, describeValue } from './errors';
 import { FIELDS, type Field, type PoolConfig, type StatementCacheBounds } from './config-fields';
 import { PreparedStatementCache } from './statement-cache';
-import { readUrl, type Target } from './url';
+import { readUrl, type Target, type UrlOptions } from './url';
 
 export type { PoolConfig, StatementCacheBounds } from './config-fields';
 
@@ -49,16 +49,18 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
   for (const key of Object.keys(config)) {
     if (!Object.hasOwn(FIELDS, key)) throw new PoolError('INVALID_CONFIG', `Unknown pool config field \`${key}\``);
   }
-  const given: Record<string, unknown> = {};
+  const values: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(FIELDS) as Array<[keyof PoolConfig, Field]>) {
-    given[name] = checkField(name, field, config[name]);
+    values[name] = checkField(name, field, config[name]);
   }
-  const c = given as { -readonly [K in keyof ResolvedFields]: ResolvedFields[K] };
-  const target = readUrl(c.url, c);
+  // Some defaults depend on what the URL names, so it is read first; what goes
+  // with it (`authToken`, `encryptionKey`, `syncUrl`, `syncInterval`) has no default.
+  const target = readUrl(values.url as string, values as UrlOptions);
   const server = target.kind === 'server';
   for (const [name, field] of Object.entries(FIELDS) as Array<[keyof PoolConfig, Field]>) {
-    given[name] ??= defaultOf(field, server);
+    values[name] ??= defaultOf(field, server);
   }
+  const c = values as { -readonly [K in keyof ResolvedFields]: ResolvedFields[K] };
 
   // The rules that tie fields together. (Those of `syncUrl`, `syncInterval`
   // and `encryptionKey`, which say what the URL names, are `readUrl`'s.)
