@@ -1,5 +1,6 @@
-import { DEFAULTS, resolveConfig, type PoolConfig } from '../lib/config';
-import { PoolError, PreparedStatementCache } from '../lib';
+import { resolveConfig, type PoolConfig } from '../lib/config';
+import { FIELDS, type Field } from '../lib/config-fields';
+import { AdaptiveConnectionPool, PoolError, PreparedStatementCache } from '../lib';
 
 const url = 'file:app.db';
 
@@ -121,35 +122,32 @@ describe('resolveConfig rejects invalid configs', () => {
   });
 });
 
+/** The default the field table gives `field`, for a server or a local file. */
+function tableDefault(field: Field, server: boolean): unknown {
+  if (field.kind === 'duration' && server && field.serverDefault !== undefined) return field.serverDefault;
+  return 'default' in field ? field.default : undefined;
+}
+
 describe('resolveConfig fills in defaults', () => {
-  test('every default matches the documented value', () => {
-    const config = resolveConfig({ url });
-    expect(config).toMatchObject({
+  test.each([
+    ['a local file', url, false],
+    ['a server', 'ws://127.0.0.1:8080', true],
+  ] as const)('every field not given has the default of the field table, for %s', (_name, target, server) => {
+    const config = resolveConfig({ url: target });
+    for (const [name, field] of Object.entries(FIELDS) as Array<[keyof PoolConfig, Field]>) {
+      if (name === 'url') continue;
+      expect([name, config[name]]).toEqual([name, tableDefault(field, server)]);
+    }
+  });
+
+  test('a local file resolves to its path, with no token or key', () => {
+    expect(resolveConfig({ url })).toMatchObject({
       url,
       protocol: 'file',
       path: 'app.db',
       memory: false,
       authToken: undefined,
       encryptionKey: undefined,
-      intMode: 'number',
-      min: 1,
-      max: 10,
-      acquireTimeoutMs: 30_000,
-      maxWaiters: Number.POSITIVE_INFINITY,
-      idleTimeoutMs: 30_000,
-      maxUses: Number.POSITIVE_INFINITY,
-      closeTimeoutMs: 10_000,
-      busyTimeoutMs: 5_000,
-      wal: true,
-      adaptive: true,
-      lifetimeJitter: 0.1,
-      validateTimeoutMs: 5_000,
-      leakDetectionMs: Number.POSITIVE_INFINITY,
-      warmStatements: 16,
-      connectRetryMs: 100,
-      connectRetryMaxMs: 10_000,
-      breakerThreshold: 5,
-      connectTimeoutMs: 10_000,
     });
   });
 
@@ -162,41 +160,19 @@ describe('resolveConfig fills in defaults', () => {
   });
 
   test('the default statement cache has 1000 entries, 100 per connection', () => {
-    const { statementCache } = resolveConfig({ url });
-    expect(statementCache).toBeInstanceOf(PreparedStatementCache);
-    expect(statementCache).not.toBe(false);
-    if (statementCache === false) return;
-    expect(statementCache.maxSize).toBe(1000);
-    expect(statementCache.maxPerConnection).toBe(100);
+    expect(resolveConfig({ url }).statementCache).toEqual({ maxSize: 1000, maxPerConnection: 100 });
   });
 
-  test('each resolve makes its own default statement cache', () => {
-    expect(resolveConfig({ url }).statementCache).not.toBe(resolveConfig({ url }).statementCache);
-  });
-
-  test('DEFAULTS is frozen and matches the documented values', () => {
-    expect(Object.isFrozen(DEFAULTS)).toBe(true);
-    expect(DEFAULTS).toEqual({
-      intMode: 'number',
-      min: 1,
-      max: 10,
-      acquireTimeoutMs: 30_000,
-      maxWaiters: Number.POSITIVE_INFINITY,
-      idleTimeoutMs: 30_000,
-      maxUses: Number.POSITIVE_INFINITY,
-      closeTimeoutMs: 10_000,
-      busyTimeoutMs: 5_000,
-      wal: true,
-      adaptive: true,
-      lifetimeJitter: 0.1,
-      validateTimeoutMs: 5_000,
-      leakDetectionMs: Number.POSITIVE_INFINITY,
-      warmStatements: 16,
-      connectRetryMs: 100,
-      connectRetryMaxMs: 10_000,
-      breakerThreshold: 5,
-      connectTimeoutMs: 10_000,
-    });
+  test('the pool builds its statement cache from the resolved bounds, one per pool', async () => {
+    const a = new AdaptiveConnectionPool({ url });
+    const b = new AdaptiveConnectionPool({ url });
+    try {
+      expect(a.statementCache).toBeInstanceOf(PreparedStatementCache);
+      expect(a.statementCache).toMatchObject({ maxSize: 1000, maxPerConnection: 100 });
+      expect(a.statementCache).not.toBe(b.statementCache);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 
   test('explicit values are kept', () => {
@@ -298,10 +274,17 @@ describe('resolveConfig unbounded values and the statement cache', () => {
     expect(resolveConfig({ url, statementCache: false }).statementCache).toBe(false);
   });
 
-  test('statementCache bounds build a cache with those bounds', () => {
+  test('statementCache bounds are kept as plain data', () => {
     const { statementCache } = resolveConfig({ url, statementCache: { maxSize: 20, maxPerConnection: 5 } });
-    expect(statementCache).toBeInstanceOf(PreparedStatementCache);
-    expect(statementCache).toMatchObject({ maxSize: 20, maxPerConnection: 5 });
+    expect(statementCache).toEqual({ maxSize: 20, maxPerConnection: 5 });
+    expect(Object.isFrozen(statementCache)).toBe(true);
+  });
+
+  test('a small maxSize bounds the per-connection default too, as the cache does', () => {
+    expect(resolveConfig({ url, statementCache: { maxSize: 20 } }).statementCache).toEqual({
+      maxSize: 20,
+      maxPerConnection: new PreparedStatementCache({ maxSize: 20 }).maxPerConnection,
+    });
   });
 
   test('a shared PreparedStatementCache instance is kept by identity', () => {

@@ -17,7 +17,7 @@ import {
   AdaptiveConnectionPool,
   createDriver,
   queryChannel,
-  resolveConfig,
+  readUrl,
   type QueryContext,
 } from '../lib';
 import { instrumentPool, timeConnects } from '../examples/otel-metrics';
@@ -186,7 +186,7 @@ describe('OpenTelemetry adapter (examples/otel-metrics.ts)', () => {
     const meter = provider.getMeter('test');
     const dir = tempDir();
     const config = { url: dir.url(), min: 1, max: 2 };
-    const pool = new AdaptiveConnectionPool(config, timeConnects(createDriver(resolveConfig(config)), meter));
+    const pool = new AdaptiveConnectionPool(config, timeConnects(createDriver(readUrl(config.url)), meter));
     const stop = instrumentPool(pool, meter, 'orders-db');
     try {
       await pool.warmUp();

@@ -1,6 +1,5 @@
 import type { InArgs } from '@libsql/client';
-import type { DriverConnection, DriverStatement, PoolConfig } from '../lib';
-import { DelegatingDriver } from './support/delegating-driver';
+import { DelegatingDriver, createDriver, readUrl, type DriverConnection, type DriverStatement, type PoolConfig } from '../lib';
 
 interface WrappedStatement extends DriverStatement {
   readonly inner: DriverStatement;
@@ -30,7 +29,7 @@ export class FaultyDriver extends DelegatingDriver {
   readonly opened: DriverConnection[] = [];
 
   constructor(url: string, config: Omit<PoolConfig, 'url'> = {}) {
-    super({ ...config, url });
+    super(createDriver(readUrl(url, config), config));
   }
 
   releaseConnects(): void {
@@ -38,7 +37,7 @@ export class FaultyDriver extends DelegatingDriver {
     for (const go of this.#held.splice(0)) go();
   }
 
-  async connect(): Promise<DriverConnection> {
+  override async connect(): Promise<DriverConnection> {
     this.connects++;
     if (this.holdConnects) await new Promise<void>((resolve) => this.#held.push(resolve));
     if (this.connectDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.connectDelayMs));

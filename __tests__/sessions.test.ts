@@ -1,7 +1,10 @@
 import type { InArgs, ResultSet } from '@libsql/client';
 import {
+  DelegatingDriver,
+  createDriver,
   createPool,
   isPoolError,
+  readUrl,
   type AdaptiveConnectionPool,
   type CloseEvent,
   type DriverConnection,
@@ -11,7 +14,6 @@ import {
 } from '../lib';
 import { scriptChange, sessionChange } from '../lib/session-change';
 import { tempDir, withPool } from './helpers';
-import { DelegatingDriver } from './support/delegating-driver';
 
 // What one lease does to its connection's session (settings, TEMP objects,
 // attached databases) must not reach the next lease of that connection. Every
@@ -215,7 +217,7 @@ describe('sessions on a file', () => {
   test('a lease that changed nothing costs no statement at checkin', async () => {
     const tmp = tempDir();
     const config = { url: tmp.url(), max: 1 };
-    const driver = new CountingDriver(config);
+    const driver = new CountingDriver(createDriver(readUrl(config.url)));
     const pool = await createPool(config, driver);
     try {
       const lease = await pool.acquire();
@@ -267,7 +269,7 @@ describe('afterConnect', () => {
         throw failure;
       },
     };
-    const driver = new CountingDriver(config);
+    const driver = new CountingDriver(createDriver(readUrl(config.url)));
     try {
       const error = await createPool(config, driver).catch((e: unknown) => e);
       expect(isPoolError(error, 'CONNECT_FAILED')).toBe(true);
@@ -417,7 +419,7 @@ class CountingDriver extends DelegatingDriver {
   opened = 0;
   closed = 0;
 
-  async connect(): Promise<DriverConnection> {
+  override async connect(): Promise<DriverConnection> {
     const inner = await this.inner.connect();
     this.opened++;
     const count = <T>(result: T): T => {

@@ -4,8 +4,15 @@
  * clients work unchanged. `@opentelemetry/api` is an optional peer dependency:
  * copy `instrumentPool` into your app. Run: `npx ts-node --transpile-only examples/otel-metrics.ts`
  */
-import type { Meter } from '@opentelemetry/api';
-import { AdaptiveConnectionPool, createDriver, resolveConfig, type Driver } from '../lib';
+import type { Histogram, Meter } from '@opentelemetry/api';
+import {
+  AdaptiveConnectionPool,
+  DelegatingDriver,
+  createDriver,
+  readUrl,
+  type Driver,
+  type DriverConnection,
+} from '../lib';
 
 const POOL_NAME = 'db.client.connection.pool.name';
 // Durations are in seconds (semconv), with the buckets it advises.
@@ -41,20 +48,31 @@ export function instrumentPool(pool: AdaptiveConnectionPool, meter: Meter, name 
   };
 }
 
+/** Records how long each connect of the driver it wraps takes. */
+class ConnectTimer extends DelegatingDriver {
+  readonly #created: Histogram;
+  readonly #attrs: Record<string, string>;
+
+  constructor(inner: Driver, created: Histogram, name: string) {
+    super(inner);
+    this.#created = created;
+    this.#attrs = { [POOL_NAME]: name };
+  }
+
+  override async connect(signal?: AbortSignal): Promise<DriverConnection> {
+    const started = performance.now();
+    const connection = await super.connect(signal);
+    this.#created.record((performance.now() - started) / 1000, this.#attrs);
+    return connection;
+  }
+}
+
 /**
  * `create_time` needs the start of each connect, which no event carries, so
- * it wraps the driver's `connect` (patched in place: the pool keeps its driver).
+ * it wraps the driver; everything else reaches the driver unchanged.
  */
-export function timeConnects<D extends Driver>(driver: D, meter: Meter, name = 'libsql-pool'): D {
-  const created = meter.createHistogram('db.client.connection.create_time', seconds);
-  const connect = driver.connect.bind(driver);
-  driver.connect = async () => {
-    const started = performance.now();
-    const connection = await connect();
-    created.record((performance.now() - started) / 1000, { [POOL_NAME]: name });
-    return connection;
-  };
-  return driver;
+export function timeConnects(driver: Driver, meter: Meter, name = 'libsql-pool'): Driver {
+  return new ConnectTimer(driver, meter.createHistogram('db.client.connection.create_time', seconds), name);
 }
 
 async function demo(): Promise<void> {
@@ -63,7 +81,7 @@ async function demo(): Promise<void> {
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
   const meter = new MeterProvider({ readers: [reader] }).getMeter('example');
   const config = { url: ':memory:' }; // one connection: the second caller has to wait
-  const pool = new AdaptiveConnectionPool(config, timeConnects(createDriver(resolveConfig(config)), meter));
+  const pool = new AdaptiveConnectionPool(config, timeConnects(createDriver(readUrl(config.url)), meter));
   const stop = instrumentPool(pool, meter, 'example');
   await pool.warmUp();
   await Promise.all([pool.execute('SELECT 1'), pool.execute('SELECT 2')]);

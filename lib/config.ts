@@ -1,131 +1,37 @@
-import type { IntMode } from '@libsql/client';
-import { expandConfig, isInMemoryConfig } from '@libsql/core/config';
-import { encodeBaseUrl } from '@libsql/core/uri';
 import { PoolError, describeValue } from './errors';
-import type { DriverStatement } from './drivers/driver';
-import { PreparedStatementCache, type CacheEntry } from './statement-cache';
-import type { AfterConnectHook, AfterReleaseHook } from './session';
+import { FIELDS, type Field, type PoolConfig, type StatementCacheBounds } from './config-fields';
+import { PreparedStatementCache } from './statement-cache';
+import { readUrl, type Target, type UrlOptions } from './url';
 
-/** Options of `createPool`. Every field but `url` is optional. */
-export interface PoolConfig {
-  /**
-   * Database URL, as for `@libsql/client`: `file:path.db`, `file:///abs/path.db`
-   * or `:memory:` for a local database; `ws:`, `wss:`, `http:`, `https:` or
-   * `libsql:` (WebSocket; `?tls=0` for plain `ws:`) for a libSQL server.
-   */
-  url: string;
-  /** Passed to the driver as `@libsql/client` would. */
-  authToken?: string;
-  /** Encryption key of a `file:` database, as `@libsql/client`'s `encryptionKey`. */
-  encryptionKey?: string;
-  /**
-   * Makes a `file:` database an embedded replica of this server (`http:`,
-   * `https:` or `libsql:`), as `@libsql/client`'s `syncUrl`: reads are local,
-   * `pool.sync()` pulls changes. A replica is one connection, like `:memory:`.
-   */
-  syncUrl?: string;
-  /** Sync the replica in the background every this many seconds, as the client's `syncInterval`. */
-  syncInterval?: number;
-  /** How integers come back, as `@libsql/client`'s `intMode`. @default 'number' */
-  intMode?: IntMode;
-  /** Connections kept open even when idle. `createPool` opens them (at least one). @default 1 */
-  min?: number;
-  /** Most connections open at once. `:memory:` databases are always 1. @default 10 */
-  max?: number;
-  /** How long `acquire()` waits before `ACQUIRE_TIMEOUT`; `Infinity` waits for ever. @default 30000 */
-  acquireTimeoutMs?: number;
-  /** Most callers queued in `acquire()` before `POOL_EXHAUSTED`. @default Infinity */
-  maxWaiters?: number;
-  /**
-   * A connection unused this long closes, while more than `min` are open
-   * (reuse is LIFO, so a light load keeps the same few). The only time
-   * constant of sizing; `Infinity` never closes them. @default 30000
-   */
-  idleTimeoutMs?: number;
-  /** A connection closes after this many checkouts; `1` opens one per checkout. @default Infinity */
-  maxUses?: number;
-  /** How long `close()` waits for leases before closing their connections. @default 10000 */
-  closeTimeoutMs?: number;
-  /** SQLite busy timeout on file databases: how long a writer waits for a lock. @default 5000 */
-  busyTimeoutMs?: number;
-  /** Put file databases in WAL mode, so readers run beside a writer. @default true */
-  wal?: boolean;
-  /**
-   * Respond to back-pressure (SQLITE_BUSY after `busyTimeoutMs`, HTTP
-   * 429/503): halve the effective maximum once per episode, double it back
-   * after each quiet interval (see README, "Adaptive sizing"). `false` ignores
-   * back-pressure; growth and shrinking follow the same rule either way.
-   * Kept for compatibility. @default true
-   */
-  adaptive?: boolean;
-  /**
-   * Retire a connection this long after it opened, replacing it first
-   * (make-before-break). Each connection's lifetime is shortened by a random
-   * part of `lifetimeJitter`, fixed at birth, so they do not all expire at once.
-   * @default Infinity for local files, 1800000 (30 min) for a server
-   */
-  maxLifetimeMs?: number;
-  /** The largest fraction a lifetime is shortened by, at random. @default 0.1 */
-  lifetimeJitter?: number;
-  /**
-   * Ping a connection that sat idle longer than this before lending it; one
-   * that fails is closed (`unhealthy`) and the caller gets another.
-   * @default Infinity for local files, 30000 for a server
-   */
-  validateAfterIdleMs?: number;
-  /** How long that ping may take. @default 5000 */
-  validateTimeoutMs?: number;
-  /** Report a lease held longer than this (`leak` event), with where it was acquired. @default Infinity (off) */
-  leakDetectionMs?: number;
-  /** Statements the pool prepares on every new connection: its most used ones, up to this many. @default 16 */
-  warmStatements?: number;
-  /** First delay before retrying a failed connect; it doubles per failure, with jitter. @default 100 */
-  connectRetryMs?: number;
-  /** Longest delay between connect retries. @default 10000 */
-  connectRetryMaxMs?: number;
-  /** Consecutive connect failures that open the circuit breaker. @default 5 */
-  breakerThreshold?: number;
-  /**
-   * How long one connect may take before it fails (`CONNECT_FAILED`, with a
-   * `TimeoutError` as `cause`) and what it half opened is closed; the pool
-   * then retries with backoff. It guards against a server that accepts the
-   * socket and never answers, which would otherwise hold the connect, and
-   * `createPool`, for ever. 10 s, as PgJDBC's `connectTimeout` (the limit a
-   * HikariCP pool relies on under its 30 s `connectionTimeout`): well over a
-   * TLS handshake to a distant region or a database waking up, and short
-   * enough that a caller waiting `acquireTimeoutMs` sees a retry. Finite by
-   * default, unlike pgx's unset `connect_timeout`; `Infinity` waits for ever.
-   * A local file opens synchronously, so in practice it applies to a server.
-   * @default 10000
-   */
-  connectTimeoutMs?: number;
-  /**
-   * The pool's statement cache: bounds for its own, `false` for none, or a
-   * `PreparedStatementCache` to share between pools.
-   * @default { maxSize: 1000, maxPerConnection: 100 }
-   */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  statementCache?: false | { maxSize?: number; maxPerConnection?: number } | PreparedStatementCache<any>;
-  /**
-   * Sets up each new connection before it is lent (pgxpool `AfterConnect`,
-   * HikariCP `connectionInitSql`): pragmas, ATTACH, TEMP objects. The state it
-   * leaves is what the pool restores at checkin (see README, "Sessions"). If it
-   * throws, the connect fails (`CONNECT_FAILED`, with the error as `cause`) and
-   * the connection is closed.
-   */
-  afterConnect?: AfterConnectHook;
-  /**
-   * Decides at each checkin whether the connection may be lent again (pgxpool
-   * `AfterRelease`, tarn `validate`). Runs after any open transaction was rolled
-   * back and before session state is restored. `true` keeps it; anything else
-   * closes it (`close` reason `unhealthy`); a throw closes it with reason `error`.
-   */
-  afterRelease?: AfterReleaseHook;
-}
+export type { PoolConfig, StatementCacheBounds } from './config-fields';
 
-/** `PoolConfig` with every default applied, validated and frozen. */
-export interface ResolvedConfig {
-  readonly url: string;
+/** What `statementCache` resolves to: the bounds of the pool's own cache, `false`, or a cache to share. */
+export type StatementCacheSetting = false | StatementCacheBounds | PreparedStatementCache<unknown>;
+
+type Fields = typeof FIELDS;
+type Defaulted = { [K in keyof Fields]: Fields[K] extends { readonly default: unknown } ? K : never }[keyof Fields];
+
+type Optional = Exclude<keyof PoolConfig, Defaulted | 'url'>;
+
+/**
+ * Every field of `PoolConfig`, with its default where it has one. (Mapped over
+ * plain unions of names, so that the fields without a default are present,
+ * as `undefined`, rather than optional.)
+ */
+type ResolvedFields = {
+  readonly [K in Exclude<keyof PoolConfig, Optional>]: K extends 'statementCache'
+    ? StatementCacheSetting
+    : NonNullable<PoolConfig[K]>;
+} & { readonly [K in Optional]: PoolConfig[K] | undefined };
+
+/**
+ * `PoolConfig` with every default applied, validated and frozen: plain data,
+ * nothing opened or built. `authToken` is the one that applies (the URL's
+ * `?authToken=` wins, as in `@libsql/client`).
+ */
+export interface ResolvedConfig extends ResolvedFields {
+  /** The database `url` names, as `readUrl` reads it. */
+  readonly target: Target;
   /** `file` for a local database, `ws` or `http` for a server. */
   readonly protocol: 'file' | 'ws' | 'http';
   /** The server's base URL (remote databases only). */
@@ -133,70 +39,7 @@ export interface ResolvedConfig {
   /** What the local driver opens (a path, or `file::memory:`); empty for a server. */
   readonly path: string;
   readonly memory: boolean;
-  readonly authToken: string | undefined;
-  readonly encryptionKey: string | undefined;
-  readonly syncUrl: string | undefined;
-  readonly syncInterval: number | undefined;
-  readonly intMode: IntMode;
-  readonly min: number;
-  readonly max: number;
-  readonly acquireTimeoutMs: number;
-  readonly maxWaiters: number;
-  readonly idleTimeoutMs: number;
-  readonly maxUses: number;
-  readonly closeTimeoutMs: number;
-  readonly busyTimeoutMs: number;
-  readonly wal: boolean;
-  readonly adaptive: boolean;
-  readonly maxLifetimeMs: number;
-  readonly lifetimeJitter: number;
-  readonly validateAfterIdleMs: number;
-  readonly validateTimeoutMs: number;
-  readonly leakDetectionMs: number;
-  readonly warmStatements: number;
-  readonly connectRetryMs: number;
-  readonly connectRetryMaxMs: number;
-  readonly breakerThreshold: number;
-  readonly connectTimeoutMs: number;
-  readonly statementCache: false | PreparedStatementCache<unknown>;
-  readonly afterConnect: AfterConnectHook | undefined;
-  readonly afterRelease: AfterReleaseHook | undefined;
 }
-
-export const DEFAULTS = Object.freeze({
-  intMode: 'number' as IntMode,
-  min: 1,
-  max: 10,
-  acquireTimeoutMs: 30_000,
-  maxWaiters: Number.POSITIVE_INFINITY,
-  idleTimeoutMs: 30_000,
-  maxUses: Number.POSITIVE_INFINITY,
-  closeTimeoutMs: 10_000,
-  busyTimeoutMs: 5_000,
-  wal: true,
-  adaptive: true,
-  lifetimeJitter: 0.1,
-  validateTimeoutMs: 5_000,
-  leakDetectionMs: Number.POSITIVE_INFINITY,
-  warmStatements: 16,
-  connectRetryMs: 100,
-  connectRetryMaxMs: 10_000,
-  breakerThreshold: 5,
-  connectTimeoutMs: 10_000,
-});
-
-/** Defaults that differ for a server: its connections can go stale, a file's cannot. */
-export const REMOTE_DEFAULTS = Object.freeze({
-  maxLifetimeMs: 1_800_000,
-  validateAfterIdleMs: 30_000,
-});
-
-const KEYS = new Set<string>([
-  'url', 'authToken', 'encryptionKey', 'syncUrl', 'syncInterval', 'intMode', 'min', 'max', 'acquireTimeoutMs', 'maxWaiters',
-  'idleTimeoutMs', 'maxUses', 'closeTimeoutMs', 'busyTimeoutMs', 'wal', 'statementCache', 'afterConnect', 'afterRelease', 'adaptive',
-  'maxLifetimeMs', 'lifetimeJitter', 'validateAfterIdleMs', 'validateTimeoutMs', 'leakDetectionMs',
-  'warmStatements', 'connectRetryMs', 'connectRetryMaxMs', 'breakerThreshold', 'connectTimeoutMs',
-]);
 
 /** Validates `config` and fills in every default. Throws `PoolError` `INVALID_CONFIG` naming the field. */
 export function resolveConfig(config: PoolConfig): ResolvedConfig {
@@ -204,162 +47,107 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
     throw invalid('config', 'an object like { url: "file:app.db" }', config);
   }
   for (const key of Object.keys(config)) {
-    if (!KEYS.has(key)) throw new PoolError('INVALID_CONFIG', `Unknown pool config field \`${key}\``);
+    if (!Object.hasOwn(FIELDS, key)) throw new PoolError('INVALID_CONFIG', `Unknown pool config field \`${key}\``);
   }
-  const url = config.url;
-  if (typeof url !== 'string' || url === '') throw invalid('url', 'a non-empty string', url);
-  optionalString(config, 'authToken');
-  optionalString(config, 'encryptionKey');
-  optionalString(config, 'syncUrl');
-  const syncInterval = config.syncInterval;
-  if (syncInterval !== undefined && (typeof syncInterval !== 'number' || !(syncInterval > 0) || !Number.isFinite(syncInterval))) {
-    throw invalid('syncInterval', 'a number of seconds > 0', syncInterval);
+  const values: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(FIELDS) as Array<[keyof PoolConfig, Field]>) {
+    values[name] = checkField(name, field, config[name]);
   }
-  const intMode = config.intMode ?? DEFAULTS.intMode;
-  if (intMode !== 'number' && intMode !== 'bigint' && intMode !== 'string') {
-    throw invalid('intMode', '"number", "bigint" or "string"', intMode);
+  // Some defaults depend on what the URL names, so it is read first; what goes
+  // with it (`authToken`, `encryptionKey`, `syncUrl`, `syncInterval`) has no default.
+  const target = readUrl(values.url as string, values as UrlOptions);
+  const server = target.kind === 'server';
+  for (const [name, field] of Object.entries(FIELDS) as Array<[keyof PoolConfig, Field]>) {
+    values[name] ??= defaultOf(field, server);
   }
-  const target = parseUrl(url, config.authToken, intMode, config.encryptionKey !== undefined);
-  if (config.syncUrl !== undefined && (target.protocol !== 'file' || target.memory)) {
-    throw new PoolError('INVALID_CONFIG', '`syncUrl` makes a local file an embedded replica; `url` must be a "file:" path');
-  }
-  if (syncInterval !== undefined && config.syncUrl === undefined) {
-    throw new PoolError('INVALID_CONFIG', '`syncInterval` needs `syncUrl`');
-  }
+  const c = values as { -readonly [K in keyof ResolvedFields]: ResolvedFields[K] };
+
+  // The rules that tie fields together. (Those of `syncUrl`, `syncInterval`
+  // and `encryptionKey`, which say what the URL names, are `readUrl`'s.)
+
   // An in-memory database lives on the one connection that opened it, and each
   // connection to a replica carries its own sync state: both are one connection.
-  const single = target.memory || config.syncUrl !== undefined;
-
-  const min = integer(config, 'min', DEFAULTS.min, 0);
-  const max = integer(config, 'max', DEFAULTS.max, 1);
-  if (min > max && !single) {
-    throw new PoolError('INVALID_CONFIG', `Expected \`min\` (${min}) to be at most \`max\` (${max})`);
+  if (target.kind === 'memory' || c.syncUrl !== undefined) {
+    c.min = 1;
+    c.max = 1;
+  } else if (c.min > c.max) {
+    throw new PoolError('INVALID_CONFIG', `Expected \`min\` (${c.min}) to be at most \`max\` (${c.max})`);
   }
-  const maxUses = integer(config, 'maxUses', DEFAULTS.maxUses, 1, true);
-  if (target.memory && Number.isFinite(maxUses)) {
+  if (target.kind === 'memory' && Number.isFinite(c.maxUses)) {
     throw new PoolError(
       'INVALID_CONFIG',
       '`maxUses` cannot be set for an in-memory database: retiring its only connection would erase the database',
     );
   }
-  const wal = config.wal === undefined ? DEFAULTS.wal : config.wal;
-  if (typeof wal !== 'boolean') throw invalid('wal', 'a boolean', wal);
-  const adaptive = config.adaptive === undefined ? DEFAULTS.adaptive : config.adaptive;
-  if (typeof adaptive !== 'boolean') throw invalid('adaptive', 'a boolean', adaptive);
-  const remote = target.protocol !== 'file';
-  const lifetimeJitter = config.lifetimeJitter === undefined ? DEFAULTS.lifetimeJitter : config.lifetimeJitter;
-  if (typeof lifetimeJitter !== 'number' || !(lifetimeJitter >= 0 && lifetimeJitter < 1)) {
-    throw invalid('lifetimeJitter', 'a fraction >= 0 and < 1', lifetimeJitter);
-  }
-  const connectRetryMs = duration(config, 'connectRetryMs', DEFAULTS.connectRetryMs);
-  const connectRetryMaxMs = duration(config, 'connectRetryMaxMs', DEFAULTS.connectRetryMaxMs);
-  if (connectRetryMaxMs < connectRetryMs) {
-    throw new PoolError('INVALID_CONFIG', `Expected \`connectRetryMaxMs\` to be at least \`connectRetryMs\` (${connectRetryMs})`);
+  if (c.connectRetryMaxMs < c.connectRetryMs) {
+    throw new PoolError('INVALID_CONFIG', `Expected \`connectRetryMaxMs\` to be at least \`connectRetryMs\` (${c.connectRetryMs})`);
   }
 
   return Object.freeze({
-    url,
-    protocol: target.protocol,
-    serverUrl: target.serverUrl,
-    path: target.path,
-    memory: target.memory,
-    authToken: target.authToken,
-    encryptionKey: config.encryptionKey,
-    syncUrl: config.syncUrl,
-    syncInterval,
-    intMode,
-    min: single ? 1 : min,
-    max: single ? 1 : max,
-    acquireTimeoutMs: duration(config, 'acquireTimeoutMs', DEFAULTS.acquireTimeoutMs),
-    maxWaiters: integer(config, 'maxWaiters', DEFAULTS.maxWaiters, 0, true),
-    idleTimeoutMs: duration(config, 'idleTimeoutMs', DEFAULTS.idleTimeoutMs),
-    maxUses,
-    closeTimeoutMs: duration(config, 'closeTimeoutMs', DEFAULTS.closeTimeoutMs, 0),
-    busyTimeoutMs: integer(config, 'busyTimeoutMs', DEFAULTS.busyTimeoutMs, 0),
-    wal,
-    adaptive,
-    maxLifetimeMs: duration(config, 'maxLifetimeMs', remote ? REMOTE_DEFAULTS.maxLifetimeMs : Number.POSITIVE_INFINITY),
-    lifetimeJitter,
-    validateAfterIdleMs: duration(
-      config,
-      'validateAfterIdleMs',
-      remote ? REMOTE_DEFAULTS.validateAfterIdleMs : Number.POSITIVE_INFINITY,
-      0,
-    ),
-    validateTimeoutMs: duration(config, 'validateTimeoutMs', DEFAULTS.validateTimeoutMs),
-    leakDetectionMs: duration(config, 'leakDetectionMs', DEFAULTS.leakDetectionMs),
-    warmStatements: integer(config, 'warmStatements', DEFAULTS.warmStatements, 0),
-    connectRetryMs,
-    connectRetryMaxMs,
-    breakerThreshold: integer(config, 'breakerThreshold', DEFAULTS.breakerThreshold, 1),
-    connectTimeoutMs: duration(config, 'connectTimeoutMs', DEFAULTS.connectTimeoutMs),
-    statementCache: resolveCache(config.statementCache),
-    afterConnect: optionalFunction(config, 'afterConnect'),
-    afterRelease: optionalFunction(config, 'afterRelease'),
+    ...c,
+    authToken: target.kind === 'memory' ? undefined : target.authToken,
+    target: Object.freeze(target),
+    protocol: server ? target.protocol : 'file',
+    serverUrl: server ? target.url : undefined,
+    path: server ? '' : target.path,
+    memory: target.kind === 'memory',
   });
 }
 
-interface Target {
-  protocol: 'file' | 'ws' | 'http';
-  serverUrl: string | undefined;
-  path: string;
-  memory: boolean;
-  authToken: string | undefined;
-}
-
-/** Reads `url` as `@libsql/client` does, with the same checks, so a URL means the same database. */
-function parseUrl(url: string, authToken: string | undefined, intMode: IntMode, encrypted: boolean): Target {
-  const fail = (why: string, cause?: unknown) =>
-    new PoolError('INVALID_CONFIG', `Invalid \`url\` ${JSON.stringify(url)}: ${why}`, { cause });
-  let expanded: ReturnType<typeof expandConfig>;
-  try {
-    // `libsql:` means WebSocket here (the client's default for Node is HTTP):
-    // a pooled connection is a long-lived stream, which a socket serves best.
-    expanded = expandConfig({ url, authToken, intMode }, false);
-  } catch (error) {
-    throw fail((error as Error).message, error);
-  }
-  const { scheme, authority } = expanded;
-  if (scheme !== 'file') {
-    if (encrypted) throw fail('`encryptionKey` is for local files; a server encrypts its own storage');
-    if ((scheme === 'ws' || scheme === 'http') && expanded.tls) throw fail(`a "${scheme}:" URL cannot use TLS`);
-    if ((scheme === 'wss' || scheme === 'https') && !expanded.tls) throw fail(`a "${scheme}:" URL always uses TLS`);
-    if (authority === undefined || authority.host === '') throw fail('a server URL needs a host');
-    return {
-      protocol: scheme === 'ws' || scheme === 'wss' ? 'ws' : 'http',
-      serverUrl: encodeBaseUrl(scheme, authority, expanded.path).toString(),
-      path: '',
-      memory: false,
-      authToken: expanded.authToken,
-    };
-  }
-  if (authority !== undefined) {
-    const host = authority.host.toLowerCase();
-    if ((host !== '' && host !== 'localhost') || authority.port !== undefined || authority.userinfo !== undefined) {
-      throw fail(
-        'a "file:" URL has no host, port or credentials; write an absolute path as "file:/abs/path.db" or "file:///abs/path.db"',
-      );
+/** The value of a field given in a config, checked and normalised; `undefined` if it was not given. */
+function checkField(name: string, field: Field, value: unknown): unknown {
+  if (value === undefined && field.kind !== 'url') return undefined;
+  switch (field.kind) {
+    case 'url':
+      if (typeof value !== 'string' || value === '') throw invalid(name, 'a non-empty string', value);
+      return value;
+    case 'string':
+      if (typeof value !== 'string') throw invalid(name, 'a string', value);
+      return value;
+    case 'function':
+      if (typeof value !== 'function') throw invalid(name, 'a function', value);
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw invalid(name, 'a boolean', value);
+      return value;
+    case 'choice':
+      if (!field.values.includes(value as string)) throw invalid(name, oneOf(field.values), value);
+      return value;
+    case 'seconds':
+      if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+        throw invalid(name, 'a number of seconds > 0', value);
+      }
+      return value;
+    case 'fraction':
+      if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw invalid(name, 'a fraction >= 0 and < 1', value);
+      return value;
+    case 'integer':
+      return integer(name, value, field.least, field.unbounded === true);
+    case 'duration': {
+      const least = field.least ?? 1;
+      if (typeof value !== 'number' || Number.isNaN(value) || value < least) {
+        throw invalid(name, `a number of milliseconds >= ${least}, or Infinity`, value);
+      }
+      return timerDelay(value);
     }
+    case 'statementCache':
+      return statementCache(value);
   }
-  const memory = isInMemoryConfig(expanded);
-  if (!memory && expanded.path === '') {
-    // SQLite would open a private temporary database per connection: each
-    // caller would see a different, empty database.
-    throw fail('the file path is empty');
-  }
-  return {
-    protocol: 'file',
-    serverUrl: undefined,
-    path: memory ? `file:${expanded.path}` : expanded.path,
-    memory,
-    authToken: expanded.authToken,
-  };
 }
 
-function resolveCache(value: PoolConfig['statementCache']): false | PreparedStatementCache<unknown> {
-  if (value === false) return false;
-  if (value instanceof PreparedStatementCache) return value;
-  if (value === undefined) return new PreparedStatementCache({ onEvict: disposeStatement });
+function defaultOf(field: Field, server: boolean): unknown {
+  if (field.kind === 'duration' && server) return field.serverDefault ?? field.default;
+  return 'default' in field ? field.default : undefined;
+}
+
+function integer(name: string, value: unknown, least: number, unbounded: boolean): number {
+  const ok = typeof value === 'number' && (Number.isInteger(value) || (unbounded && value === Infinity));
+  if (!ok || value < least) throw invalid(name, `an integer >= ${least}${unbounded ? ', or Infinity' : ''}`, value);
+  return value;
+}
+
+function statementCache(value: unknown): StatementCacheSetting {
+  if (value === false || value instanceof PreparedStatementCache) return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid('statementCache', 'false, { maxSize, maxPerConnection } or a PreparedStatementCache', value);
   }
@@ -368,39 +156,17 @@ function resolveCache(value: PoolConfig['statementCache']): false | PreparedStat
       throw new PoolError('INVALID_CONFIG', `Unknown \`statementCache\` field \`${key}\``);
     }
   }
-  try {
-    return new PreparedStatementCache({ ...value, onEvict: disposeStatement });
-  } catch (error) {
-    throw new PoolError('INVALID_CONFIG', (error as Error).message.replace('statement cache `', '`statementCache.'), {
-      cause: error,
-    });
-  }
-}
-
-/** The pool's own cache releases what an evicted statement holds (e.g. server-side SQL). */
-function disposeStatement(entry: CacheEntry<unknown>): void {
-  (entry.statement as DriverStatement | undefined)?.dispose?.();
-}
-
-type NumberKey = {
-  [K in keyof PoolConfig]-?: NonNullable<PoolConfig[K]> extends number ? K : never;
-}[keyof PoolConfig];
-
-function integer(config: PoolConfig, key: NumberKey, fallback: number, least: number, unbounded = false): number {
-  const value = config[key] === undefined ? fallback : config[key];
-  const ok = typeof value === 'number' && (Number.isInteger(value) || (unbounded && value === Infinity));
-  if (!ok || value < least) {
-    throw invalid(key, `an integer >= ${least}${unbounded ? ', or Infinity' : ''}`, value);
-  }
-  return value;
-}
-
-function duration(config: PoolConfig, key: NumberKey, fallback: number, least = 1): number {
-  const value = config[key] === undefined ? fallback : config[key];
-  if (typeof value !== 'number' || Number.isNaN(value) || value < least) {
-    throw invalid(key, `a number of milliseconds >= ${least}, or Infinity`, value);
-  }
-  return timerDelay(value);
+  const { maxSize: size, maxPerConnection: perConnection } = value as Partial<Record<keyof StatementCacheBounds, unknown>>;
+  const { default: bounds } = FIELDS.statementCache;
+  const maxSize = integer('statementCache.maxSize', size ?? bounds.maxSize, 0, false);
+  // As `PreparedStatementCache` does: one connection may fill a small cache.
+  const maxPerConnection = integer(
+    'statementCache.maxPerConnection',
+    perConnection ?? Math.min(bounds.maxPerConnection, maxSize),
+    0,
+    false,
+  );
+  return Object.freeze({ maxSize, maxPerConnection });
 }
 
 /** Longest delay `setTimeout` honours; longer ones fire after 1 ms instead. */
@@ -411,15 +177,10 @@ export function timerDelay(ms: number): number {
   return ms > MAX_TIMER_MS ? Number.POSITIVE_INFINITY : ms;
 }
 
-function optionalFunction<K extends 'afterConnect' | 'afterRelease'>(config: PoolConfig, key: K): PoolConfig[K] {
-  const value = config[key];
-  if (value !== undefined && typeof value !== 'function') throw invalid(key, 'a function', value);
-  return value;
-}
-
-function optionalString(config: PoolConfig, key: 'authToken' | 'encryptionKey' | 'syncUrl'): void {
-  const value = config[key];
-  if (value !== undefined && typeof value !== 'string') throw invalid(key, 'a string', value);
+/** `"a", "b" or "c"`. */
+function oneOf(values: readonly string[]): string {
+  const quoted = values.map((v) => JSON.stringify(v));
+  return `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
 }
 
 function invalid(field: string, expected: string, value: unknown): PoolError {

@@ -4,7 +4,9 @@ export type { AcquireOptions, CloseOptions } from './pool';
 export { PooledConnection } from './pooled-connection';
 export type { BatchStatement } from './pooled-connection';
 export { resolveConfig } from './config';
-export type { PoolConfig, ResolvedConfig } from './config';
+export type { PoolConfig, ResolvedConfig, StatementCacheBounds, StatementCacheSetting } from './config';
+export { readUrl } from './url';
+export type { FileTarget, MemoryTarget, ServerTarget, Target, UrlOptions } from './url';
 export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
 export type { AfterConnectHook, AfterReleaseHook, SessionConnection } from './session';
 
@@ -59,6 +61,8 @@ export type { PoolChannelMessages, QueryContext } from './diagnostics';
 
 // Drivers
 export { createDriver } from './drivers/create-driver';
+export type { DriverOptions } from './drivers/create-driver';
+export { DelegatingDriver } from './drivers/delegating';
 export { NativeDriver } from './drivers/native';
 export type { NativeDriverOptions } from './drivers/native';
 export { RemoteDriver } from './drivers/remote';

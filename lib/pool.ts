@@ -20,7 +20,7 @@ import { PooledConnection, SESSION_CHANGED, leaseConnection, revokeLease } from 
 import type { BatchStatement, LeaseEnd } from './pooled-connection';
 import { SessionKeeper } from './session';
 import { sessionChange } from './session-change';
-import type { PreparedStatementCache } from './statement-cache';
+import { statementCacheFor, type PreparedStatementCache } from './statement-cache';
 import { PoolStatsRecorder, type PoolStats } from './stats';
 import { WaiterQueue, type Waiter } from './waiter-queue';
 import { info, newConnectionId, type Slot } from './slot';
@@ -95,8 +95,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     super();
     this.config = resolveConfig(config);
     const c = this.config;
-    this.#driver = driver ?? createDriver(c);
-    this.#cache = c.statementCache as PreparedStatementCache<DriverStatement> | false;
+    this.#driver = driver ?? createDriver(c.target, c);
+    this.#cache = statementCacheFor<DriverStatement>(c.statementCache);
     this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
     if (c.adaptive) {
       this.#pressure = new BackpressureLimit({

@@ -273,3 +273,17 @@ function checkBound(name: string, value: unknown): number {
   }
   return value;
 }
+
+/**
+ * The cache a pool keeps for its `statementCache` setting: a cache of its own
+ * with those bounds, which releases what an evicted statement holds (a
+ * server's stored SQL, say); none; or a shared one as it is, whose owner
+ * chose what eviction does.
+ */
+export function statementCacheFor<S extends { dispose?(): void }>(
+  setting: false | Pick<StatementCacheOptions<S>, 'maxSize' | 'maxPerConnection'> | PreparedStatementCache<unknown>,
+): PreparedStatementCache<S> | false {
+  if (setting === false) return false;
+  if (setting instanceof PreparedStatementCache) return setting as PreparedStatementCache<S>;
+  return new PreparedStatementCache<S>({ ...setting, onEvict: (entry) => entry.statement?.dispose?.() });
+}

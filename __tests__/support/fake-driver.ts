@@ -1,6 +1,13 @@
 import type { InArgs, ResultSet } from '@libsql/client';
-import { LibsqlError, type DriverConnection, type DriverStatement, type PoolConfig } from '../../lib';
-import { DelegatingDriver } from './delegating-driver';
+import {
+  DelegatingDriver,
+  LibsqlError,
+  createDriver,
+  readUrl,
+  type DriverConnection,
+  type DriverStatement,
+  type PoolConfig,
+} from '../../lib';
 
 /**
  * What the next `execute()` on any connection of a `FakeDriver` does instead
@@ -67,7 +74,7 @@ export class FakeDriver extends DelegatingDriver {
 
   /** `config` is resolved as the pool resolves it; `url` must be a `file:` URL. */
   constructor(config: PoolConfig) {
-    super(config);
+    super(createDriver(readUrl(config.url, config), config));
   }
 
   /** Connects waiting on `holdConnects`. */
@@ -101,7 +108,7 @@ export class FakeDriver extends DelegatingDriver {
     return true;
   }
 
-  async connect(): Promise<DriverConnection> {
+  override async connect(): Promise<DriverConnection> {
     this.connectAttempts++;
     if (this.connectDelayMs > 0) await delay(this.connectDelayMs);
     if (this.holdConnects) await new Promise<void>((resolve) => this.#heldConnects.push(resolve));

@@ -1,6 +1,5 @@
 import type { InArgs } from '@libsql/client';
-import type { DriverConnection, DriverStatement, PoolConfig } from '../../lib';
-import { DelegatingDriver } from '../../__tests__/support/delegating-driver';
+import { DelegatingDriver, createDriver, readUrl, type DriverConnection, type DriverStatement, type PoolConfig } from '../../lib';
 
 /**
  * The real driver for `url` (native `libsql` for a `file:` URL), with every
@@ -22,7 +21,7 @@ export class SlowConnectDriver extends DelegatingDriver {
   peakLive = 0;
 
   constructor(url: string, connectDelayMs: number, config: Omit<PoolConfig, 'url'> = {}) {
-    super({ ...config, url });
+    super(createDriver(readUrl(url, config), config));
     this.connectDelayMs = connectDelayMs;
   }
 
@@ -31,7 +30,7 @@ export class SlowConnectDriver extends DelegatingDriver {
     this.peakLive = this.live;
   }
 
-  async connect(): Promise<DriverConnection> {
+  override async connect(): Promise<DriverConnection> {
     this.connects++;
     if (++this.live > this.peakLive) this.peakLive = this.live;
     this.onConnect?.();

@@ -1,27 +1,48 @@
-import type { ResolvedConfig } from '../config';
+import type { IntMode } from '@libsql/client';
+import type { Target } from '../url';
 import type { Driver } from './driver';
 import { NativeDriver } from './native';
 import { RemoteDriver } from './remote';
 
-/** The driver that serves `config.url`: `libsql` for local files, Hrana for a server. */
-export function createDriver(config: ResolvedConfig): Driver {
-  if (config.protocol !== 'file') {
-    return new RemoteDriver({
-      url: new URL(config.serverUrl!),
-      protocol: config.protocol,
-      authToken: config.authToken,
-      intMode: config.intMode,
-    });
+/** How a driver reads and waits, besides where the database is. */
+export interface DriverOptions {
+  /** How integers come back, as `@libsql/client`'s `intMode`. @default 'number' */
+  readonly intMode?: IntMode | undefined;
+  /** Local files: how long a statement waits for a lock held elsewhere before `SQLITE_BUSY`. @default 5000 */
+  readonly busyTimeoutMs?: number | undefined;
+  /** Local files: put the database in WAL mode, so readers run beside a writer. @default true */
+  readonly wal?: boolean | undefined;
+}
+
+/** The defaults of `DriverOptions`, which are also the pool's. */
+export const DRIVER_DEFAULTS = Object.freeze({
+  intMode: 'number',
+  busyTimeoutMs: 5_000,
+  wal: true,
+} as const satisfies Required<DriverOptions>);
+
+/**
+ * The driver for `target` (see `readUrl`): `libsql` for a local file or an
+ * in-memory database, Hrana for a server.
+ */
+export function createDriver(target: Target, options: DriverOptions = {}): Driver {
+  const intMode = options.intMode ?? DRIVER_DEFAULTS.intMode;
+  if (target.kind === 'server') {
+    return new RemoteDriver({ url: new URL(target.url), protocol: target.protocol, authToken: target.authToken, intMode });
   }
+  const local = {
+    intMode,
+    busyTimeoutMs: options.busyTimeoutMs ?? DRIVER_DEFAULTS.busyTimeoutMs,
+    wal: options.wal ?? DRIVER_DEFAULTS.wal,
+  };
+  if (target.kind === 'memory') return new NativeDriver({ ...local, path: target.path, memory: true });
   return new NativeDriver({
-    path: config.path,
-    memory: config.memory,
-    intMode: config.intMode,
-    busyTimeoutMs: config.busyTimeoutMs,
-    wal: config.wal,
-    authToken: config.authToken,
-    encryptionKey: config.encryptionKey,
-    syncUrl: config.syncUrl,
-    syncInterval: config.syncInterval,
+    ...local,
+    path: target.path,
+    memory: false,
+    authToken: target.authToken,
+    encryptionKey: target.encryptionKey,
+    syncUrl: target.syncUrl,
+    syncInterval: target.syncInterval,
   });
 }

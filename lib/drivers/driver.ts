@@ -1,4 +1,4 @@
-import type { InArgs, IntMode, ResultSet } from '@libsql/client';
+import type { InArgs, ResultSet } from '@libsql/client';
 
 /**
  * A prepared statement owned by one `DriverConnection`. It must only ever be
@@ -58,14 +58,11 @@ export interface Replicated {
 
 /** Opens connections for one database. One driver per pool. */
 export interface Driver {
-  /** `"file"`, `"ws"` or `"http"`, as `@libsql/client`'s `protocol`. */
-  readonly protocol: string;
   /**
    * The most connections that make sense for this database, if it has a hard
    * limit: an in-memory database exists only on the connection that opened it.
    */
   readonly maxConnections: number;
-  readonly intMode: IntMode;
   /**
    * Opens a connection. When `signal` aborts (the connect timed out, or the
    * pool is closing) the driver should close what it half opened and reject

@@ -82,7 +82,6 @@ const epochs = new Map<string, { value: number }>();
  *   primary (the answer would pull a sync nobody asked for).
  */
 export class NativeDriver implements Driver {
-  readonly protocol = 'file';
   readonly maxConnections: number;
   readonly intMode: IntMode;
   readonly busyTimeoutMs: number;

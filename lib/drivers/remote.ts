@@ -39,16 +39,12 @@ const HTTP_STREAM_RENEW_AFTER_MS = 8_000;
  * dies takes one connection with it, not the pool.
  */
 export class RemoteDriver implements Driver {
-  readonly protocol: 'ws' | 'http';
   readonly maxConnections = Number.POSITIVE_INFINITY;
-  readonly intMode: IntMode;
   onBackpressure: (() => void) | undefined;
   readonly #options: RemoteDriverOptions;
 
   constructor(options: RemoteDriverOptions) {
     this.#options = options;
-    this.protocol = options.protocol;
-    this.intMode = options.intMode;
   }
 
   async connect(signal?: AbortSignal): Promise<DriverConnection> {
