@@ -50,7 +50,7 @@ export interface PoolConfig {
   /**
    * Respond to back-pressure (SQLITE_BUSY after `busyTimeoutMs`, HTTP
    * 429/503): halve the effective maximum once per episode, double it back
-   * after each quiet interval (see README, "Adaptive sizing"). `false` ignores
+   * after each quiet interval (see docs/sizing.md). `false` ignores
    * back-pressure; growth and shrinking follow the same rule either way.
    * Kept for compatibility. @default true
    */
@@ -106,7 +106,7 @@ export interface PoolConfig {
   /**
    * Sets up each new connection before it is lent (pgxpool `AfterConnect`,
    * HikariCP `connectionInitSql`): pragmas, ATTACH, TEMP objects. The state it
-   * leaves is what the pool restores at checkin (see README, "Sessions"). If it
+   * leaves is what the pool restores at checkin (see docs/sessions.md). If it
    * throws, the connect fails (`CONNECT_FAILED`, with the error as `cause`) and
    * the connection is closed.
    */
