@@ -1,4 +1,4 @@
-import { WaiterQueue, type Waiter } from '../lib/waiter-queue';
+import { WaiterQueue, type Waiter } from '../lib/pool/waiters';
 
 function waiter(id: number, log: string[]): Waiter<string> {
   return {

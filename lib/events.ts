@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
-import type { BreakerState } from './connect-backoff';
-import type { LeakReport } from './leak-detector';
+import type { BreakerState } from './pool/connect-backoff';
+import type { LeakReport } from './pool/leak-detector';
 
 /** Identifies one physical connection; unique across the process, never reused. */
 export type ConnectionId = number;

@@ -3,8 +3,8 @@ import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
 import type { PoolConfig } from './config';
 import { isPoolError } from './errors';
-import { AdaptiveConnectionPool, createPool } from './pool';
-import type { BatchStatement, PooledConnection } from './pooled-connection';
+import { AdaptiveConnectionPool, createPool } from './pool/pool';
+import type { BatchStatement, PooledConnection } from './pool/pooled-connection';
 
 /**
  * Opens a pool (its first connection too, so a bad URL or token fails here)

@@ -3,26 +3,26 @@ import pLimit from 'p-limit';
 import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { LibsqlError } from '@libsql/core/api';
-import { resolveConfig, timerDelay, type PoolConfig, type ResolvedConfig } from './config';
-import { PoolError, reportError } from './errors';
+import { resolveConfig, timerDelay, type PoolConfig, type ResolvedConfig } from '../config';
+import { PoolError, reportError } from '../errors';
 import {
   emitIsolated,
   isolateRejection,
   type CloseReason,
   type ConnectionCleanupCallback,
   type PoolEvents,
-} from './events';
-import { createDriver } from './drivers/create-driver';
-import { connectWithin } from './drivers/connect-deadline';
-import { poolEventChannels } from './diagnostics';
-import type { Driver, DriverConnection, DriverStatement, Replicated } from './drivers/driver';
+} from '../events';
+import { createDriver } from '../drivers/create-driver';
+import { connectWithin } from '../drivers/connect-deadline';
+import { poolEventChannels } from '../diagnostics';
+import type { Driver, DriverConnection, DriverStatement, Replicated } from '../drivers/driver';
 import { PooledConnection, SESSION_CHANGED, leaseConnection, revokeLease } from './pooled-connection';
 import type { BatchStatement, LeaseEnd } from './pooled-connection';
 import { SessionKeeper } from './session';
-import { sessionChange } from './session-change';
-import type { PreparedStatementCache } from './statement-cache';
-import { PoolStatsRecorder, type PoolStats } from './stats';
-import { WaiterQueue, type Waiter } from './waiter-queue';
+import { sessionChange } from '../session-change';
+import type { PreparedStatementCache } from '../statement-cache';
+import { PoolStatsRecorder, type PoolStats } from '../stats';
+import { WaiterQueue, type Waiter } from './waiters';
 import { info, newConnectionId, type Slot } from './slot';
 import { BackpressureLimit, connectStillWanted, reapIdle, type ConnectPurpose } from './sizing';
 import { ConnectBackoff } from './connect-backoff';

@@ -1,12 +1,12 @@
 import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
 import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
-import { PoolError, describeValue } from './errors';
-import type { ConnectionId } from './events';
-import type { DriverConnection, DriverStatement } from './drivers/driver';
-import type { PreparedStatementCache } from './statement-cache';
-import { queryChannel } from './diagnostics';
-import { scriptChange, sessionChange, type SessionTracker } from './session-change';
+import { PoolError, describeValue } from '../errors';
+import type { ConnectionId } from '../events';
+import type { DriverConnection, DriverStatement } from '../drivers/driver';
+import type { PreparedStatementCache } from '../statement-cache';
+import { queryChannel } from '../diagnostics';
+import { scriptChange, sessionChange, type SessionTracker } from '../session-change';
 
 /** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
 export type BatchStatement = InStatement | [string, InArgs?];

@@ -1,5 +1,5 @@
-import type { DriverConnection } from './drivers/driver';
-import type { ConnectionId, ConnectionInfo } from './events';
+import type { DriverConnection } from '../drivers/driver';
+import type { ConnectionId, ConnectionInfo } from '../events';
 import type { PooledConnection } from './pooled-connection';
 
 /** One physical connection and what the pool knows of it. */
