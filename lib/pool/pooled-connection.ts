@@ -17,7 +17,6 @@ export type BatchStatement = InStatement | [string, InArgs?];
  */
 export type LeaseEnd = { destroy: false; changed?: true } | { destroy: true; error: unknown };
 
-
 const RELEASED: LeaseEnd = Object.freeze({ destroy: false });
 /** A lease that changed the session, or one that can no longer say (collected unreleased). @internal */
 export const SESSION_CHANGED: LeaseEnd = Object.freeze({ destroy: false, changed: true });
@@ -150,21 +149,12 @@ export class PooledConnection {
     const own = !connection.inTransaction();
     if (own) await this.execute(transactionModeToBegin(mode));
     try {
-      const results: ResultSet[] = [];
-      for (let i = 0; i < stmts.length; i++) {
-        const stmt = stmts[i]!;
-        try {
-          if (own && !connection.inTransaction()) {
-            throw new LibsqlBatchError('The transaction has been rolled back', i, 'TRANSACTION_CLOSED');
-          }
-          results.push(await this.execute(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt));
-        } catch (e) {
-          if (e instanceof LibsqlError && !(e instanceof LibsqlBatchError)) {
-            throw new LibsqlBatchError(e.message, i, e.code, e.extendedCode, e.rawCode, e.cause as Error | undefined);
-          }
-          throw e;
+      const results = await executeEach(stmts, async (stmt, i) => {
+        if (own && !connection.inTransaction()) {
+          throw new LibsqlBatchError('The transaction has been rolled back', i, 'TRANSACTION_CLOSED');
         }
-      }
+        return this.execute(stmt);
+      });
       if (own) await this.execute('COMMIT');
       return results;
     } catch (error) {
@@ -240,4 +230,32 @@ export class PooledConnection {
       ? new PoolError('POOL_CLOSED', `Connection ${this.connectionId} was closed by pool.close() while leased`)
       : new PoolError('LEASE_RELEASED', `This lease of connection ${this.connectionId} was already released`);
   }
+}
+
+/**
+ * Runs statements one after another through `run`, as `client.batch` reads
+ * them: a `[sql, args]` tuple is `{ sql, args }`, and an SQL error becomes a
+ * `LibsqlBatchError` naming the statement that failed. `mapError` sees each
+ * failure first (the drop-in client turns a closed pool into a closed client).
+ * The one batch loop: a lease's `batch` and a client transaction's both use it.
+ */
+export async function executeEach(
+  stmts: readonly BatchStatement[],
+  run: (stmt: InStatement, index: number) => Promise<ResultSet>,
+  mapError: (error: unknown) => unknown = (error) => error,
+): Promise<ResultSet[]> {
+  const results: ResultSet[] = [];
+  for (let i = 0; i < stmts.length; i++) {
+    const stmt = stmts[i]!;
+    try {
+      results.push(await run(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt, i));
+    } catch (e) {
+      const error = mapError(e);
+      if (error instanceof LibsqlError && !(error instanceof LibsqlBatchError)) {
+        throw new LibsqlBatchError(error.message, i, error.code, error.extendedCode, error.rawCode, error.cause as Error | undefined);
+      }
+      throw error;
+    }
+  }
+  return results;
 }
