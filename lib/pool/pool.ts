@@ -7,7 +7,6 @@ import { PoolError, acquireAborted, acquireTimedOut, connectFailed, poolClosed }
 import type { CloseReason, ConnectionCleanupCallback, PoolEvents } from '../events';
 import { createDriver } from '../drivers/create-driver';
 import type { Driver, DriverStatement, Replicated } from '../drivers/driver';
-import { sessionChange } from '../session-change';
 import type { PreparedStatementCache } from '../statement-cache';
 import { PoolStatsRecorder, type PoolStats } from '../stats';
 import { raceTimeout, timerDelay } from '../time';
@@ -15,8 +14,9 @@ import { Connector, type Opened } from './connector';
 import { PoolEmitter } from './emitter';
 import { LeakDetector } from './leak-detector';
 import { Maintenance, expiryStep, needsPing } from './maintenance';
-import { PooledConnection, SESSION_CHANGED, leaseConnection, revokeLease } from './pooled-connection';
+import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revokeLease, warmStatements } from './pooled-connection';
 import type { BatchStatement, LeaseEnd } from './pooled-connection';
+import { resetAfterLease } from './reset';
 import { SessionKeeper } from './session';
 import { BackpressureLimit, connectStillWanted, type ConnectPurpose } from './sizing';
 import { Census, Slot } from './slot';
@@ -225,20 +225,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    */
   async transaction<T>(fn: (tx: PooledConnection) => Promise<T> | T, mode: TransactionMode = 'write'): Promise<T> {
     const begin = transactionModeToBegin(mode);
-    return this.use(async (lease) => {
-      await lease.execute(begin);
-      let result: T;
-      try {
-        result = await fn(lease);
-      } catch (error) {
-        // A failed ROLLBACK must not hide why we rolled back; checkin retries it
-        // and closes the connection if it still cannot.
-        if (!lease.released && lease.inTransaction()) await lease.execute('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-      if (lease.inTransaction()) await lease.execute('COMMIT');
-      return result;
-    });
+    return this.use((lease) => inTransaction(lease, fn, begin));
   }
 
   /**
@@ -447,7 +434,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const slot = new Slot(opened.id, opened.connection, this.#slots);
     const size = this.#slots.size;
     this.#stats.totals.created++;
-    this.#warm(slot);
+    if (this.#cache !== false) warmStatements(this.#cache, slot.id, slot.connection, this.config.warmStatements);
     this.#maintenance.born(slot);
     // Idle before `create` is emitted, so a listener sees it counted as idle
     // and can be served by it.
@@ -473,21 +460,6 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       this.#waiters.rejectAll(() => connectFailed(this.config.url, error));
     }
     this.#pump();
-  }
-
-  /** Prepares the pool's most used statements on a new connection, so it starts warm. */
-  #warm(slot: Slot): void {
-    const cache = this.#cache;
-    if (cache === false || this.config.warmStatements === 0) return;
-    for (const sql of cache.hotStatements(this.config.warmStatements)) {
-      // One that changes the session must stay uncached (see PooledConnection).
-      if (sessionChange(sql) !== undefined) continue;
-      try {
-        cache.getOrPrepare(slot.id, sql, () => slot.connection.prepare(sql));
-      } catch {
-        // It may no longer prepare (a dropped table); the first real use will say why.
-      }
-    }
   }
 
   /**
@@ -564,51 +536,18 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       this.#leaks!.end(slot.leakHandle, slot);
       slot.leakHandle = undefined;
     }
-    const pending = how.destroy ? undefined : slot.connection.pending?.();
-    if (pending !== undefined) {
-      // Statements of this lease still run (not awaited): they finish on this
-      // connection, outside anyone else's lease, before it is reset and lent.
-      void pending.then(() => {
-        if (slot.state === 'returning') this.#reset(slot, how);
-      });
-      return;
-    }
-    this.#reset(slot, how);
-  }
-
-  /** Rolls back what the lease left open, then ends the lease. */
-  #reset(slot: Slot, how: LeaseEnd): void {
-    if (!how.destroy && slot.connection.brokenBy === undefined && slot.connection.inTransaction()) {
-      // A connection must never reach the next caller inside this one's
-      // transaction. The lease counts as returned once the rollback is done.
-      slot.connection.rollback().then(
-        () => this.#restore(slot, how),
-        (error) => this.#afterCheckin(slot, { destroy: true, error }, 'error'),
-      );
-      return;
-    }
-    this.#restore(slot, how);
-  }
-
-  /**
-   * Runs `afterRelease` and restores the session state the lease changed; a
-   * connection that fails either is closed, never lent. A lease that changed
-   * nothing, with no hook, costs nothing here.
-   */
-  #restore(slot: Slot, how: LeaseEnd): void {
-    const checking =
-      !how.destroy &&
-      (how.changed === true || this.config.afterRelease !== undefined) &&
-      this.#state === 'open' &&
-      slot.connection.brokenBy === undefined
-        ? this.#sessions.checkin(slot.id, slot.connection, { ...slot.info(), heldMs: slot.heldMs })
-        : undefined;
-    if (checking === undefined) return this.#afterCheckin(slot, how);
-    void checking.then((verdict) =>
-      verdict === undefined
-        ? this.#afterCheckin(slot, how)
-        : this.#afterCheckin(slot, { destroy: true, error: verdict.error }, verdict.reason),
-    );
+    resetAfterLease(slot.connection, how, {
+      returning: () => slot.state === 'returning',
+      // Only for a lease that changed the session, or with a hook: a plain one costs nothing here.
+      restore: (after) =>
+        !after.destroy &&
+        (after.changed === true || this.config.afterRelease !== undefined) &&
+        this.#state === 'open' &&
+        slot.connection.brokenBy === undefined
+          ? this.#sessions.checkin(slot.id, slot.connection, { ...slot.info(), heldMs: slot.heldMs })
+          : undefined,
+      done: (after, failure) => this.#afterCheckin(slot, after, failure),
+    });
   }
 
   /** The lease is back: counted, announced, then the connection goes idle or is retired. */

@@ -259,3 +259,48 @@ export async function executeEach(
   }
   return results;
 }
+
+/**
+ * Runs `fn` inside a transaction on `lease`, opened with `begin` (`BEGIN
+ * IMMEDIATE`, …): commits when it resolves, rolls back when it throws.
+ */
+export async function inTransaction<T>(
+  lease: PooledConnection,
+  fn: (tx: PooledConnection) => Promise<T> | T,
+  begin: string,
+): Promise<T> {
+  await lease.execute(begin);
+  let result: T;
+  try {
+    result = await fn(lease);
+  } catch (error) {
+    // A failed ROLLBACK must not hide why we rolled back; checkin retries it
+    // and closes the connection if it still cannot.
+    if (!lease.released && lease.inTransaction()) await lease.execute('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  if (lease.inTransaction()) await lease.execute('COMMIT');
+  return result;
+}
+
+/**
+ * Prepares the `count` statements most used in `cache` on a new connection,
+ * so it starts warm. One that changes the session is skipped: it must stay
+ * uncached (see `PooledConnection`).
+ */
+export function warmStatements(
+  cache: PreparedStatementCache<DriverStatement>,
+  connectionId: ConnectionId,
+  connection: DriverConnection,
+  count: number,
+): void {
+  if (count === 0) return;
+  for (const sql of cache.hotStatements(count)) {
+    if (sessionChange(sql) !== undefined) continue;
+    try {
+      cache.getOrPrepare(connectionId, sql, () => connection.prepare(sql));
+    } catch {
+      // It may no longer prepare (a dropped table); the first real use will say why.
+    }
+  }
+}
