@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { emitIsolated, type CloseEvent } from '../lib/events';
+import type { CloseEvent } from '../lib/events';
+import { emitIsolated } from '../lib/pool/emitter';
 import type { AdaptiveConnectionPool } from '../lib';
 
 /** An `onError` that records what it is given. */

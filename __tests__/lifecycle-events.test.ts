@@ -1,4 +1,13 @@
-import { createPool, PreparedStatementCache, StatementCacheSubscriber, type CloseEvent } from '../lib';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  AdaptiveConnectionPool,
+  createPool,
+  PreparedStatementCache,
+  StatementCacheSubscriber,
+  type CloseEvent,
+  type ConnectionInfo,
+} from '../lib';
 import { eventIds, recordEvents, tempDir, withPool } from './helpers';
 
 describe('lifecycle events', () => {
@@ -201,6 +210,36 @@ describe('lifecycle events', () => {
       expect(shared.stats().connections).toBe(1);
     } finally {
       await p2.close();
+      tmp.dispose();
+    }
+  });
+
+  test('the constructor opens no connection', async () => {
+    const tmp = tempDir();
+    const pool = new AdaptiveConnectionPool({ url: tmp.url(), min: 2, max: 4 });
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(pool.stats()).toMatchObject({ size: 0, pending: 0 });
+      // Opening a connection to a file creates it.
+      expect(existsSync(join(tmp.dir, 'test.db'))).toBe(false);
+    } finally {
+      await pool.close();
+      tmp.dispose();
+    }
+  });
+
+  test('a create listener attached before warmUp() sees the first connection', async () => {
+    const tmp = tempDir();
+    const pool = new AdaptiveConnectionPool({ url: tmp.url(), min: 1, max: 2 });
+    const created: ConnectionInfo[] = [];
+    pool.on('create', (info) => created.push(info));
+    try {
+      await pool.warmUp();
+      const lease = await pool.acquire();
+      expect(created).toEqual([{ connectionId: lease.connectionId, createdAt: expect.any(Number), uses: 0 }]);
+      lease.release();
+    } finally {
+      await pool.close();
       tmp.dispose();
     }
   });

@@ -1,5 +1,5 @@
-import { ConnectBackoff } from '../lib/connect-backoff';
-import { BackpressureLimit, connectStillWanted, reapIdle, type ConnectCheck } from '../lib/sizing';
+import { ConnectBackoff } from '../lib/pool/connect-backoff';
+import { BackpressureLimit, connectStillWanted, reapIdle, type ConnectCheck } from '../lib/pool/sizing';
 
 // The rule reads no clock: every call passes `now`, so these run on explicit
 // timelines, no timers at all.

@@ -2,6 +2,7 @@ import { PoolError, describeValue } from './errors';
 import { FIELDS, type Field, type PoolConfig, type StatementCacheBounds } from './config-fields';
 import { PreparedStatementCache } from './statement-cache';
 import { readUrl, type Target, type UrlOptions } from './url';
+import { timerDelay } from './time';
 
 export type { PoolConfig, StatementCacheBounds } from './config-fields';
 
@@ -167,14 +168,6 @@ function statementCache(value: unknown): StatementCacheSetting {
     false,
   );
   return Object.freeze({ maxSize, maxPerConnection });
-}
-
-/** Longest delay `setTimeout` honours; longer ones fire after 1 ms instead. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/** A delay as the pool's timers take it: anything past ~24.8 days means never. */
-export function timerDelay(ms: number): number {
-  return ms > MAX_TIMER_MS ? Number.POSITIVE_INFINITY : ms;
 }
 
 /** `"a", "b" or "c"`. */

@@ -49,6 +49,36 @@ export function isPoolError(error: unknown, code?: PoolErrorCode): error is Pool
   return error instanceof PoolError && (code === undefined || error.code === code);
 }
 
+/*
+ * The errors the pool builds in more than one place, named once so the
+ * vocabulary reads in one file.
+ */
+
+/** The pool is closing or closed. */
+export function poolClosed(): PoolError {
+  return new PoolError('POOL_CLOSED', 'The pool is closed');
+}
+
+/** The caller's signal ended its `acquire()`; `cause` is the signal's reason. */
+export function acquireAborted(signal: AbortSignal): PoolError {
+  return new PoolError('ACQUIRE_ABORTED', 'acquire() was aborted', { cause: signal.reason });
+}
+
+/** No connection came within `timeoutMs`; `stats` is the pool as it was then, `cause` the last connect error. */
+export function acquireTimedOut(timeoutMs: number, stats: PoolStats, cause: unknown): PoolError {
+  return new PoolError(
+    'ACQUIRE_TIMEOUT',
+    `No connection became free within ${timeoutMs} ms (size ${stats.size}/${stats.max}, ${stats.active} in use, ` +
+      `${stats.waiting} waiting, ${stats.pending} opening)`,
+    { cause, stats },
+  );
+}
+
+/** Opening a connection to `url` failed with `cause`. */
+export function connectFailed(url: string, cause: unknown): PoolError {
+  return new PoolError('CONNECT_FAILED', `Could not open ${url}: ${(cause as Error | undefined)?.message}`, { cause });
+}
+
 /** `` `0` (number)`` style rendering of a bad value for error messages. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;

@@ -1,11 +1,10 @@
-import type { EventEmitter } from 'eventemitter3';
-import type { BreakerState } from './connect-backoff';
-import type { LeakReport } from './leak-detector';
+import type { BreakerState } from './pool/connect-backoff';
+import type { LeakReport } from './pool/leak-detector';
 
 /** Identifies one physical connection; unique across the process, never reused. */
 export type ConnectionId = number;
 
-/** The seed's single cleanup callback, run when a connection closes. */
+/** The pool's single cleanup callback (`pool.setCleanupCallback`), run with the id of each connection that closes. */
 export type ConnectionCleanupCallback = (connectionId: ConnectionId) => void;
 
 /** Why a physical connection was retired. */
@@ -70,55 +69,6 @@ export interface PoolEvents {
   connectError: [info: ConnectErrorEvent];
   /** A listener of another event threw, or the promise it returned rejected. The pool carried on. */
   listenerError: [info: ListenerErrorEvent];
-}
-
-interface ListenerRecord {
-  fn: (...args: unknown[]) => unknown;
-  context: unknown;
-  once: boolean;
-}
-
-/**
- * Emits like eventemitter3 does, but runs every listener even if an earlier one
- * throws, and hands each failure to `onError`: a throw, or the rejection of
- * the promise an `async` listener returns. eventemitter3's own `emit` has
- * no try/catch: one throwing listener would skip the rest and unwind into the
- * pool mid-transition.
- *
- * This reads eventemitter3's listener table (`_events`), whose shape has been
- * stable since 1.x: one `{ fn, context, once }` record or an array of them.
- */
-export function emitIsolated(
-  emitter: EventEmitter,
-  event: string,
-  payload: unknown,
-  onError: (error: unknown) => void,
-): void {
-  const table = (emitter as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })
-    ._events;
-  const raw = table[event];
-  if (raw === undefined) return;
-  const records = Array.isArray(raw) ? raw.slice() : [raw];
-  for (const record of records) {
-    if (record.once) emitter.removeListener(event, record.fn, record.context, true);
-    try {
-      isolateRejection(record.fn.call(record.context, payload), onError);
-    } catch (error) {
-      onError(error);
-    }
-  }
-}
-
-/**
- * Hands the rejection of `result`, if it is a promise (an `async` callback's
- * return value), to `onError`. Left alone it would be an unhandled rejection,
- * which ends a Node process; a rejection is the async form of a throw and is
- * reported the same way. May throw if `result.then` does (a broken thenable).
- */
-export function isolateRejection(result: unknown, onError: (error: unknown) => void): void {
-  if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
-    (result as PromiseLike<unknown>).then(undefined, onError);
-  }
 }
 
 /** Why the pool's size changed: a connection opened, or the reason one closed. */

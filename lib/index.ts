@@ -1,8 +1,8 @@
 // The pool
-export { AdaptiveConnectionPool, createPool } from './pool';
-export type { AcquireOptions, CloseOptions } from './pool';
-export { PooledConnection } from './pooled-connection';
-export type { BatchStatement } from './pooled-connection';
+export { AdaptiveConnectionPool, createPool } from './pool/pool';
+export type { AcquireOptions, CloseOptions } from './pool/pool';
+export { PooledConnection } from './pool/pooled-connection';
+export type { BatchStatement } from './pool/pooled-connection';
 export { resolveConfig } from './config';
 export type { PoolConfig, ResolvedConfig, StatementCacheBounds, StatementCacheSetting } from './config';
 export { readUrl } from './url';
@@ -25,8 +25,8 @@ export type {
   PoolEvents,
 } from './events';
 export type { MaxChangeEvent, MaxChangeReason, ResizeEvent, ResizeReason } from './events';
-export type { BreakerState } from './connect-backoff';
-export type { LeakReport, LeakState } from './leak-detector';
+export type { BreakerState } from './pool/connect-backoff';
+export type { LeakReport, LeakState } from './pool/leak-detector';
 
 // Statement cache
 export { PreparedStatementCache } from './statement-cache';

@@ -1,10 +1,10 @@
 import type { Client, InArgs, InStatement, Replicated, ResultSet, Transaction, TransactionMode } from '@libsql/client';
-import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
+import { LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
 import type { PoolConfig } from './config';
 import { isPoolError } from './errors';
-import { AdaptiveConnectionPool, createPool } from './pool';
-import type { BatchStatement, PooledConnection } from './pooled-connection';
+import { AdaptiveConnectionPool, createPool } from './pool/pool';
+import { executeEach, type BatchStatement, type PooledConnection } from './pool/pooled-connection';
 
 /**
  * Opens a pool (its first connection too, so a bad URL or token fails here)
@@ -218,20 +218,7 @@ export class PooledTransaction implements Transaction {
    * back, as the client's.
    */
   async batch(stmts: Array<InStatement | [string, InArgs?]>): Promise<ResultSet[]> {
-    const results: ResultSet[] = [];
-    for (let i = 0; i < stmts.length; i++) {
-      const stmt = stmts[i]!;
-      try {
-        results.push(await this.#live().execute(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt));
-      } catch (e) {
-        const error = clientError(e);
-        if (error instanceof LibsqlError && !(error instanceof LibsqlBatchError)) {
-          throw new LibsqlBatchError(error.message, i, error.code, error.extendedCode, error.rawCode, error.cause as Error | undefined);
-        }
-        throw error;
-      }
-    }
-    return results;
+    return executeEach(stmts, async (stmt) => this.#live().execute(stmt), clientError);
   }
 
   /** Runs `;`-separated SQL inside the transaction. */

@@ -2,14 +2,14 @@ import type { EventEmitter } from 'eventemitter3';
 import type { CloseEvent, PoolEvents } from './events';
 import type { PreparedStatementCache } from './statement-cache';
 
+/** What a subscriber needs of a cache: any `PreparedStatementCache<S>` fits. */
+export type ClearableCache = Pick<PreparedStatementCache<unknown>, 'clearConnection'>;
+
 /**
  * Keeps a `PreparedStatementCache` in step with a pool: when a connection
  * closes, its statements leave the cache. Several subscribers (several caches)
  * may attach to one pool; each listens for `close` only.
  */
-/** What a subscriber needs of a cache: any `PreparedStatementCache<S>` fits. */
-export type ClearableCache = Pick<PreparedStatementCache<unknown>, 'clearConnection'>;
-
 export class StatementCacheSubscriber {
   readonly cache: ClearableCache;
   #pool: EventEmitter<PoolEvents> | undefined;

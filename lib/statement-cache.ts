@@ -9,7 +9,7 @@ export type EvictionReason = 'lru' | 'connectionLimit' | 'connectionClosed' | 'c
 export interface CacheEntry<S> {
   readonly connectionId: ConnectionId;
   readonly sql: string;
-  /** `undefined` for entries recorded through the seed's metadata-only `recordMiss`. */
+  /** `undefined` for entries recorded through `recordMiss`, which keeps metadata only. */
   readonly statement: S | undefined;
   readonly preparedAt: number;
   readonly uses: number;
@@ -108,7 +108,10 @@ export class PreparedStatementCache<S = unknown> {
     return this.#byConnection.get(connectionId)?.has(sql) ?? false;
   }
 
-  /** Seed API: counts a hit for an entry that exists; returns whether it did. */
+  /**
+   * For callers that keep their statements themselves and want only the
+   * bookkeeping: counts a hit for an entry that exists; returns whether it did.
+   */
   recordHit(connectionId: ConnectionId, sql: string): boolean {
     const entry = this.#byConnection.get(connectionId)?.get(sql);
     if (entry === undefined) return false;
@@ -118,8 +121,9 @@ export class PreparedStatementCache<S = unknown> {
   }
 
   /**
-   * Seed API: counts a miss and records `(connectionId, sql)` as prepared, with
-   * no statement object, so metadata-only users get sizes and statistics.
+   * For callers that keep their statements themselves: counts a miss and
+   * records `(connectionId, sql)` as prepared, with no statement object, so
+   * they get sizes and statistics.
    */
   recordMiss(connectionId: ConnectionId, sql: string, prepareTimeUs: number): void {
     this.#store(connectionId, sql, undefined, prepareTimeUs);

@@ -57,7 +57,7 @@ export interface PoolStats {
   readonly size: number;
   /** Open connections waiting in the pool, ready to be lent. */
   readonly idle: number;
-  /** Connections lent out (or being reset after a lease). */
+  /** Open connections that are not idle: lent out, being reset after a lease, being pinged, or just opened. */
   readonly active: number;
   /** Callers queued in `acquire()`. */
   readonly waiting: number;

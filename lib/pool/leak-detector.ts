@@ -1,3 +1,5 @@
+import { unrefTimeout, type Timer } from '../time';
+
 /** Where a suspected leak stands: held too long, then back, or dropped unreleased. */
 export type LeakState = 'suspected' | 'resolved' | 'collected';
 
@@ -13,7 +15,7 @@ export interface LeakReport {
 interface Watch {
   readonly since: number;
   readonly stack: string | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: Timer | undefined;
   suspected: boolean;
   done: boolean;
 }
@@ -61,13 +63,12 @@ export class LeakDetector<K extends object> {
       suspected: false,
       done: false,
     };
-    watch.timer = setTimeout(() => {
+    watch.timer = unrefTimeout(() => {
       watch.timer = undefined;
       if (watch.done) return;
       watch.suspected = true;
       this.#report(token, { state: 'suspected', heldMs: this.#now() - watch.since, stack: watch.stack });
     }, this.#thresholdMs);
-    watch.timer.unref?.();
     this.#registry.register(lease, { watch, reclaim, token }, watch);
     return watch;
   }

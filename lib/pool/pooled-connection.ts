@@ -1,12 +1,12 @@
 import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
 import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
-import { PoolError, describeValue } from './errors';
-import type { ConnectionId } from './events';
-import type { DriverConnection, DriverStatement } from './drivers/driver';
-import type { PreparedStatementCache } from './statement-cache';
-import { queryChannel } from './diagnostics';
-import { scriptChange, sessionChange, type SessionTracker } from './session-change';
+import { PoolError, describeValue } from '../errors';
+import type { ConnectionId } from '../events';
+import type { DriverConnection, DriverStatement } from '../drivers/driver';
+import type { PreparedStatementCache } from '../statement-cache';
+import { queryChannel } from '../diagnostics';
+import { scriptChange, sessionChange, type SessionTracker } from '../session-change';
 
 /** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
 export type BatchStatement = InStatement | [string, InArgs?];
@@ -16,7 +16,6 @@ export type BatchStatement = InStatement | [string, InArgs?];
  * state that the pool restores at checkin. @internal
  */
 export type LeaseEnd = { destroy: false; changed?: true } | { destroy: true; error: unknown };
-
 
 const RELEASED: LeaseEnd = Object.freeze({ destroy: false });
 /** A lease that changed the session, or one that can no longer say (collected unreleased). @internal */
@@ -150,21 +149,12 @@ export class PooledConnection {
     const own = !connection.inTransaction();
     if (own) await this.execute(transactionModeToBegin(mode));
     try {
-      const results: ResultSet[] = [];
-      for (let i = 0; i < stmts.length; i++) {
-        const stmt = stmts[i]!;
-        try {
-          if (own && !connection.inTransaction()) {
-            throw new LibsqlBatchError('The transaction has been rolled back', i, 'TRANSACTION_CLOSED');
-          }
-          results.push(await this.execute(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt));
-        } catch (e) {
-          if (e instanceof LibsqlError && !(e instanceof LibsqlBatchError)) {
-            throw new LibsqlBatchError(e.message, i, e.code, e.extendedCode, e.rawCode, e.cause as Error | undefined);
-          }
-          throw e;
+      const results = await executeEach(stmts, async (stmt, i) => {
+        if (own && !connection.inTransaction()) {
+          throw new LibsqlBatchError('The transaction has been rolled back', i, 'TRANSACTION_CLOSED');
         }
-      }
+        return this.execute(stmt);
+      });
       if (own) await this.execute('COMMIT');
       return results;
     } catch (error) {
@@ -239,5 +229,78 @@ export class PooledConnection {
     return this.#revoked
       ? new PoolError('POOL_CLOSED', `Connection ${this.connectionId} was closed by pool.close() while leased`)
       : new PoolError('LEASE_RELEASED', `This lease of connection ${this.connectionId} was already released`);
+  }
+}
+
+/**
+ * Runs statements one after another through `run`, as `client.batch` reads
+ * them: a `[sql, args]` tuple is `{ sql, args }`, and an SQL error becomes a
+ * `LibsqlBatchError` naming the statement that failed. `mapError` sees each
+ * failure first (the drop-in client turns a closed pool into a closed client).
+ * The one batch loop: a lease's `batch` and a client transaction's both use it.
+ */
+export async function executeEach(
+  stmts: readonly BatchStatement[],
+  run: (stmt: InStatement, index: number) => Promise<ResultSet>,
+  mapError: (error: unknown) => unknown = (error) => error,
+): Promise<ResultSet[]> {
+  const results: ResultSet[] = [];
+  for (let i = 0; i < stmts.length; i++) {
+    const stmt = stmts[i]!;
+    try {
+      results.push(await run(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt, i));
+    } catch (e) {
+      const error = mapError(e);
+      if (error instanceof LibsqlError && !(error instanceof LibsqlBatchError)) {
+        throw new LibsqlBatchError(error.message, i, error.code, error.extendedCode, error.rawCode, error.cause as Error | undefined);
+      }
+      throw error;
+    }
+  }
+  return results;
+}
+
+/**
+ * Runs `fn` inside a transaction on `lease`, opened with `begin` (`BEGIN
+ * IMMEDIATE`, …): commits when it resolves, rolls back when it throws.
+ */
+export async function inTransaction<T>(
+  lease: PooledConnection,
+  fn: (tx: PooledConnection) => Promise<T> | T,
+  begin: string,
+): Promise<T> {
+  await lease.execute(begin);
+  let result: T;
+  try {
+    result = await fn(lease);
+  } catch (error) {
+    // A failed ROLLBACK must not hide why we rolled back; checkin retries it
+    // and closes the connection if it still cannot.
+    if (!lease.released && lease.inTransaction()) await lease.execute('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  if (lease.inTransaction()) await lease.execute('COMMIT');
+  return result;
+}
+
+/**
+ * Prepares the `count` statements most used in `cache` on a new connection,
+ * so it starts warm. One that changes the session is skipped: it must stay
+ * uncached (see `PooledConnection`).
+ */
+export function warmStatements(
+  cache: PreparedStatementCache<DriverStatement>,
+  connectionId: ConnectionId,
+  connection: DriverConnection,
+  count: number,
+): void {
+  if (count === 0) return;
+  for (const sql of cache.hotStatements(count)) {
+    if (sessionChange(sql) !== undefined) continue;
+    try {
+      cache.getOrPrepare(connectionId, sql, () => connection.prepare(sql));
+    } catch {
+      // It may no longer prepare (a dropped table); the first real use will say why.
+    }
   }
 }

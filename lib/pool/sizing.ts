@@ -1,4 +1,4 @@
-import type { MaxChangeEvent } from './events';
+import type { MaxChangeEvent } from '../events';
 
 /*
  * The sizing rule, as the README states it: a caller that finds no idle

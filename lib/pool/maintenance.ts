@@ -1,0 +1,152 @@
+import { PoolError } from '../errors';
+import type { DriverConnection } from '../drivers/driver';
+import { raceTimeout, unrefTimeout, type Timer } from '../time';
+import { reapIdle } from './sizing';
+import type { Slot } from './slot';
+
+/*
+ * What retires a healthy connection: its lifetime, idle time, or a failed
+ * health ping. The rules are plain functions of what they are shown and the
+ * time they are given; `Maintenance` owns the timers that wake the pool to
+ * apply them. Retiring is the pool's to do: here are only the decisions.
+ */
+
+/** What to do with a connection past its lifetime. */
+export type ExpiryStep = 'replace' | 'retire' | 'retireAtCheckin';
+
+export interface ExpiryView {
+  /** Whether the expired connection is idle (it may go at once). */
+  readonly idle: boolean;
+  /** Connections the pool needs now: one per lease and waiter, at least `min`. */
+  readonly needed: number;
+  /** Open connections. */
+  readonly size: number;
+  /** Open connections past their lifetime. */
+  readonly expired: number;
+  /** Connects queued or in flight. */
+  readonly creating: number;
+  /** The effective maximum. */
+  readonly cap: number;
+}
+
+/**
+ * Make before break when the pool still needs the connection and has room
+ * for a replacement: it keeps serving until the replacement is open.
+ * Otherwise break before make (the maximum is a hard limit, never exceeded
+ * even for a moment), at once if it is idle, else when it comes back; the
+ * scheduler reopens if needed.
+ */
+export function expiryStep(v: ExpiryView): ExpiryStep {
+  if (v.size - v.expired < v.needed && v.size + v.creating < v.cap) return 'replace';
+  return v.idle ? 'retire' : 'retireAtCheckin';
+}
+
+/** Whether an idle connection has sat long enough to be pinged before it is lent. */
+export function needsPing(slot: Slot, validateAfterMs: number, now: number): boolean {
+  return now - slot.idleSince > validateAfterMs && slot.connection.ping !== undefined;
+}
+
+export interface MaintenanceOptions {
+  readonly maxLifetimeMs: number;
+  /** A connection's lifetime is shortened at birth by a random part of this fraction, so a cohort does not expire at once. */
+  readonly lifetimeJitter: number;
+  readonly idleTimeoutMs: number;
+  readonly min: number;
+  readonly validateTimeoutMs: number;
+  /** Source of jitter, in [0, 1). */
+  readonly random: () => number;
+  /** A connection passed its lifetime. */
+  readonly onExpired: () => void;
+  /** An idle connection may have passed the idle timeout. */
+  readonly onIdleDue: () => void;
+}
+
+/** The lifetime timers, the set of expired connections, and the one idle timer. */
+export class Maintenance {
+  readonly #o: MaintenanceOptions;
+  readonly #lifetimes = new Map<Slot, Timer>();
+  readonly #expired = new Set<Slot>();
+  #idleTimer: Timer | undefined;
+  #stopped = false;
+
+  constructor(options: MaintenanceOptions) {
+    this.#o = options;
+  }
+
+  /** Open connections past their lifetime, not yet retired or replaced. */
+  get expired(): ReadonlySet<Slot> {
+    return this.#expired;
+  }
+
+  /** Starts the lifetime of a new connection. */
+  born(slot: Slot): void {
+    const { maxLifetimeMs, lifetimeJitter } = this.#o;
+    if (!Number.isFinite(maxLifetimeMs)) return;
+    const lifetime = maxLifetimeMs * (1 - lifetimeJitter * this.#o.random());
+    this.#lifetimes.set(
+      slot,
+      unrefTimeout(() => {
+        this.#lifetimes.delete(slot);
+        if (slot.state === 'closed') return;
+        slot.expiry = 'expired';
+        this.#expired.add(slot);
+        this.#o.onExpired();
+      }, lifetime),
+    );
+  }
+
+  /** An expired connection's replacement is open: it is no longer waiting for one. */
+  replaced(slot: Slot): void {
+    this.#expired.delete(slot);
+  }
+
+  /** A connection closed: nothing more to watch. */
+  forget(slot: Slot): void {
+    clearTimeout(this.#lifetimes.get(slot));
+    this.#lifetimes.delete(slot);
+    this.#expired.delete(slot);
+  }
+
+  /**
+   * Arms the one idle timer for the expiry of the connection idle longest,
+   * and only when it could close (the pool is above `min`). Protected by
+   * `min`, nothing is armed: the pool looks again when a connection goes idle
+   * or opens.
+   */
+  armIdle(oldest: Slot | undefined, size: number): void {
+    const timeout = this.#o.idleTimeoutMs;
+    if (this.#idleTimer !== undefined || oldest === undefined || this.#stopped) return;
+    if (!Number.isFinite(timeout) || size <= this.#o.min) return;
+    const delay = Math.max(1, oldest.idleSince + timeout - performance.now());
+    this.#idleTimer = unrefTimeout(() => {
+      this.#idleTimer = undefined;
+      this.#o.onIdleDue();
+    }, delay);
+  }
+
+  /** How many of `idle` (idle longest first) are past the idle timeout at `now`, above `min`. */
+  idleDue(idle: readonly Slot[], size: number, now: number): number {
+    const idleSince = idle.map((slot) => slot.idleSince);
+    return reapIdle(idleSince, size, this.#o.min, this.#o.idleTimeoutMs, now).close;
+  }
+
+  /** Pings `connection`, failing with `CONNECTION_LOST` if it does not answer within the validate timeout. */
+  ping(connection: DriverConnection): Promise<void> {
+    const timeoutMs = this.#o.validateTimeoutMs;
+    return raceTimeout(
+      connection.ping!(),
+      timeoutMs,
+      () => {
+        throw new PoolError('CONNECTION_LOST', `Ping did not answer within ${timeoutMs} ms`);
+      },
+      { awaited: false },
+    );
+  }
+
+  /** The pool is closing: no more idle reaping. Lifetime timers go with their connections. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+}

@@ -1,0 +1,651 @@
+import { EventEmitter } from 'eventemitter3';
+import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
+import { transactionModeToBegin } from '@libsql/core/util';
+import { LibsqlError } from '@libsql/core/api';
+import { resolveConfig, type PoolConfig, type ResolvedConfig } from '../config';
+import { PoolError, acquireAborted, acquireTimedOut, connectFailed, poolClosed } from '../errors';
+import type { CloseReason, ConnectionCleanupCallback, PoolEvents } from '../events';
+import { createDriver } from '../drivers/create-driver';
+import type { Driver, DriverStatement, Replicated } from '../drivers/driver';
+import { statementCacheFor, type PreparedStatementCache } from '../statement-cache';
+import { PoolStatsRecorder, type PoolStats } from '../stats';
+import { raceTimeout, timerDelay } from '../time';
+import { Connector, type Opened } from './connector';
+import { PoolEmitter } from './emitter';
+import { LeakDetector } from './leak-detector';
+import { Maintenance, expiryStep, needsPing } from './maintenance';
+import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revokeLease, warmStatements } from './pooled-connection';
+import type { BatchStatement, LeaseEnd } from './pooled-connection';
+import { resetAfterLease } from './reset';
+import { SessionKeeper } from './session';
+import { BackpressureLimit, connectStillWanted, type ConnectPurpose } from './sizing';
+import { Census, Slot } from './slot';
+import { WaiterQueue } from './waiters';
+
+export interface AcquireOptions {
+  /** Aborts the wait with `ACQUIRE_ABORTED`. */
+  signal?: AbortSignal;
+  /** Overrides `acquireTimeoutMs` for this call. */
+  timeoutMs?: number;
+}
+
+export interface CloseOptions {
+  /** How long to wait for leases before closing their connections. @default config.closeTimeoutMs */
+  timeoutMs?: number;
+}
+
+/**
+ * A pool of libSQL connections that reuses each one, with its prepared
+ * statements, until it is retired.
+ *
+ * All state changes end in `#pump()`, the only place that pairs waiters with
+ * idle connections and decides to open new ones. Events are emitted after the
+ * state change they report is complete, so a listener may call back into the
+ * pool, and a listener that throws changes nothing.
+ *
+ * The constructor opens no connection. To see every connection's `create`,
+ * the first included, attach listeners before `warmUp()`:
+ *
+ * ```ts
+ * const pool = new AdaptiveConnectionPool({ url: 'file:app.db' });
+ * pool.on('create', (info) => console.log('opened', info.connectionId));
+ * await pool.warmUp();
+ * ```
+ */
+export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
+  readonly config: ResolvedConfig;
+  readonly #driver: Driver;
+  readonly #cache: PreparedStatementCache<DriverStatement> | false;
+  readonly #stats = new PoolStatsRecorder();
+  readonly #events = new PoolEmitter(this);
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  readonly #slots = new Census();
+  readonly #waiters = new WaiterQueue<PooledConnection>();
+  readonly #connector: Connector;
+  readonly #maintenance: Maintenance;
+  /** The effective maximum under back-pressure (`adaptive`); `undefined` for a fixed pool. */
+  readonly #pressure: BackpressureLimit | undefined;
+  readonly #leaks: LeakDetector<PooledConnection> | undefined;
+  /** Setup and checkin hooks, and the session state restored at checkin. */
+  readonly #sessions: SessionKeeper;
+  /** `#pump()` is running; `#pumpAgain`: a state change during it asked for one more pass. */
+  #pumping = false;
+  #pumpAgain = false;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  #syncing: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Opens no connection: `warmUp()` (or the first `acquire()`) does.
+   *
+   * @param driver Opens the physical connections. Defaults to the driver for
+   * `config.url`; pass one to wrap it (tests inject faults this way).
+   */
+  constructor(config: PoolConfig, driver?: Driver) {
+    super();
+    this.config = resolveConfig(config);
+    const c = this.config;
+    this.#driver = driver ?? createDriver(c.target, c);
+    this.#cache = statementCacheFor<DriverStatement>(c.statementCache);
+    this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
+    if (c.adaptive) {
+      this.#pressure = new BackpressureLimit({
+        max: Math.min(c.max, this.#driver.maxConnections),
+        floor: Math.max(c.min, 1),
+        // No new time constant: an episode is one busy timeout (the time a
+        // writer waits for a lock), capped by the idle timeout; a busy timeout
+        // of 0 leaves the idle timeout.
+        intervalMs: Math.min(c.idleTimeoutMs, c.busyTimeoutMs || c.idleTimeoutMs),
+      });
+      this.#driver.onBackpressure = () => this.#onBackpressure();
+    }
+    this.#connector = new Connector({
+      driver: this.#driver,
+      target: c.serverUrl ?? c.url,
+      timeoutMs: c.connectTimeoutMs,
+      backoff: { baseMs: c.connectRetryMs, maxMs: c.connectRetryMaxMs, threshold: c.breakerThreshold, random: Math.random },
+      // Part of opening it: a setup that fails is a failed connect (and closed).
+      setUp: c.afterConnect === undefined ? undefined : (id, connection) => this.#sessions.setUp(id, connection),
+      onRetry: () => this.#pump(),
+    });
+    this.#maintenance = new Maintenance({
+      maxLifetimeMs: c.maxLifetimeMs,
+      lifetimeJitter: c.lifetimeJitter,
+      idleTimeoutMs: c.idleTimeoutMs,
+      min: c.min,
+      validateTimeoutMs: c.validateTimeoutMs,
+      random: Math.random,
+      onExpired: () => this.#pump(),
+      onIdleDue: () => this.#reapIdle(),
+    });
+    if (Number.isFinite(c.leakDetectionMs)) {
+      this.#leaks = new LeakDetector(c.leakDetectionMs, () => performance.now(), (token, report) =>
+        this.#events.emit('leak', { ...(token as Slot).info(), ...report }),
+      );
+    }
+  }
+
+  /** The statement cache this pool fills and evicts, or `false`. */
+  get statementCache(): PreparedStatementCache<DriverStatement> | false {
+    return this.#cache;
+  }
+
+  /**
+   * Opens `min` connections (at least one, so a bad URL fails here rather than
+   * on first use). Rejects with `CONNECT_FAILED` carrying the driver's error.
+   */
+  async warmUp(): Promise<void> {
+    if (this.#state !== 'open') throw poolClosed();
+    const wanted = Math.min(Math.max(this.config.min, 1), this.config.max);
+    const opening: Promise<void>[] = [];
+    for (let n = this.#slots.size + this.#connector.creating; n < wanted; n++) opening.push(this.#create('warmUp'));
+    const results = await Promise.allSettled(opening);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /**
+   * Borrows a connection: an idle one at once, else a new one if below `max`,
+   * else the first to come back. Waiters are served in arrival order.
+   */
+  acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
+    if (this.#state !== 'open') return Promise.reject(poolClosed());
+    const { signal } = options;
+    if (signal?.aborted) {
+      this.#stats.totals.aborted++;
+      return Promise.reject(acquireAborted(signal));
+    }
+    const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
+    if (typeof requested !== 'number' || Number.isNaN(requested) || requested < 0) {
+      return Promise.reject(
+        new PoolError('INVALID_ARGUMENT', `Expected \`timeoutMs\` to be a number >= 0, got ${String(requested)}`),
+      );
+    }
+    const timeoutMs = timerDelay(requested);
+    const enqueuedAt = performance.now();
+    if (this.#waiters.size === 0) {
+      const slot = this.#takeIdle();
+      // Served at once: no wait to measure, so no second clock read.
+      if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt, enqueuedAt));
+    }
+    // With the breaker open and no connection that could come back, waiting
+    // can only end in a timeout: fail now, with the cause.
+    if (this.#slots.size === 0 && this.#connector.refusing(enqueuedAt)) {
+      return Promise.reject(connectFailed(this.config.url, this.#connector.lastError));
+    }
+    // maxWaiters bounds callers waiting for a connection to come back; one the
+    // pool can still open a connection for is not waiting behind anybody.
+    const openable = Math.max(0, this.#cap() - this.#slots.size) + this.#slots.validating;
+    if (this.#waiters.size - openable >= this.config.maxWaiters) {
+      this.#stats.totals.exhausted++;
+      return Promise.reject(
+        new PoolError('POOL_EXHAUSTED', `${this.#waiters.size} callers are already waiting (maxWaiters)`),
+      );
+    }
+    const waiting = this.#waiters.wait({
+      enqueuedAt,
+      timeoutMs,
+      signal,
+      timedOut: () => {
+        this.#stats.totals.timeouts++;
+        return acquireTimedOut(timeoutMs, this.stats(), this.#connector.lastError);
+      },
+      aborted: (s) => {
+        this.#stats.totals.aborted++;
+        return acquireAborted(s);
+      },
+    });
+    this.#pump();
+    return waiting;
+  }
+
+  /** Runs `fn` with a connection and always gives it back. */
+  async use<T>(fn: (connection: PooledConnection) => Promise<T> | T): Promise<T> {
+    const lease = await this.acquire();
+    try {
+      return await fn(lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** `client.execute` on a pooled connection. */
+  async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
+    return this.use((lease) => lease.execute(stmtOrSql, args));
+  }
+
+  /** `client.batch` on a pooled connection: all statements or none. */
+  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
+    return this.use((lease) => lease.batch(stmts, mode));
+  }
+
+  /**
+   * Runs `fn` inside `BEGIN <mode>` on one connection: commits when it
+   * resolves, rolls back when it throws, and releases the connection either way.
+   */
+  async transaction<T>(fn: (tx: PooledConnection) => Promise<T> | T, mode: TransactionMode = 'write'): Promise<T> {
+    const begin = transactionModeToBegin(mode);
+    return this.use((lease) => inTransaction(lease, fn, begin));
+  }
+
+  /**
+   * Pulls changes from the primary into an embedded replica (`syncUrl`), as
+   * `client.sync()`. Calls are serialised pool-wide: a second waits for the
+   * first, then syncs again.
+   */
+  sync(): Promise<Replicated> {
+    const result = this.#syncing.then(() =>
+      this.use(async (lease) => {
+        const connection = lease[leaseConnection]();
+        if (connection.sync === undefined) {
+          throw new LibsqlError('sync() needs an embedded replica: a "file:" url with `syncUrl`', 'SYNC_NOT_SUPPORTED');
+        }
+        return connection.sync();
+      }),
+    );
+    this.#syncing = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Sets the one callback run with the id of each connection that closes,
+   * after the `close` listeners (a simpler hook than a listener, for code
+   * that keeps per-connection state). `removeCleanupCallback()` unsets it.
+   */
+  setCleanupCallback(callback: ConnectionCleanupCallback): void {
+    if (typeof callback !== 'function') {
+      throw new PoolError('INVALID_ARGUMENT', 'setCleanupCallback expects a function');
+    }
+    this.#events.cleanupCallback = callback;
+  }
+
+  /** Stops calling the cleanup callback. */
+  removeCleanupCallback(): void {
+    this.#events.cleanupCallback = undefined;
+  }
+
+  stats(): PoolStats {
+    const slots = this.#slots;
+    return this.#stats.snapshot({
+      size: slots.size,
+      idle: slots.idle,
+      // Everything open and not idle: opening, leased, returning, validating.
+      active: slots.size - slots.idle,
+      waiting: this.#waiters.size,
+      pending: this.#connector.creating,
+      min: this.config.min,
+      max: this.config.max,
+      // What the rule wants open now: a connection per lease and waiter, at least `min`.
+      target: Math.min(this.#cap(), Math.max(this.config.min, slots.leased + this.#waiters.size)),
+      effectiveMax: this.#cap(),
+      statementCache: this.#cache === false ? undefined : this.#cache.stats(),
+    });
+  }
+
+  /**
+   * Stops admitting callers, rejects waiters with `POOL_CLOSED`, waits up to
+   * `timeoutMs` for leases to come back, then closes what is left. Calling it
+   * again returns the same promise.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs ?? this.config.closeTimeoutMs);
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- scheduling -------------------------------------------------------
+
+  /** The one scheduler: every state change ends here. Re-entrant calls fold into one more pass. */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        this.#schedule();
+      } while (this.#pumpAgain);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #schedule(): void {
+    while (this.#waiters.size > 0) {
+      const slot = this.#takeIdle();
+      if (slot === undefined) break;
+      const waiter = this.#waiters.take()!;
+      waiter.resolve(this.#checkout(slot, waiter.enqueuedAt, performance.now()));
+    }
+    const creating = this.#connector.creating;
+    if (this.#state !== 'open') {
+      for (const slot of this.#slots.idleSlots()) this.#retire(slot, 'poolClosed');
+      if (this.#slots.size === 0 && creating === 0) this.#drained?.();
+      return;
+    }
+    const pressure = this.#pressure;
+    if (pressure?.lowered === true) {
+      // Recovery is read from elapsed time here, when the pool next does anything: no timer for it.
+      const change = pressure.refresh(performance.now());
+      if (change !== undefined) this.#events.emit('maxChanged', change);
+    }
+    // The common case, a lease back with nobody waiting and the pool at its
+    // size: nothing to open, and no clock read.
+    const open = this.#slots.size + creating;
+    if (this.#waiters.size === 0 && this.#maintenance.expired.size === 0 && open >= this.config.min) return;
+    const now = performance.now();
+    // After a failed connect, wait out the backoff rather than spin; the retry
+    // timer pumps when it is over.
+    if (!this.#connector.mayConnect(now)) return this.#connector.armRetry();
+    this.#replaceExpired();
+    const cap = this.#cap();
+    let opening = this.#slots.size + this.#connector.creating;
+    // One connect per waiter that none on its way covers. Each is checked
+    // again when it gets its turn under the connect limit (#stillWanted).
+    for (let n = this.#waiters.size - this.#connector.creating; n > 0 && opening < cap; n--, opening++) {
+      if (!this.#connector.mayConnect(now)) break;
+      this.#create('waiter').catch(() => undefined);
+    }
+    for (const want = Math.min(cap, this.config.min); opening < want; opening++) {
+      if (!this.#connector.mayConnect(now)) break;
+      this.#create('min').catch(() => undefined);
+    }
+  }
+
+  /** The most connections this pool may have open: `max`, lowered by back-pressure. */
+  #cap(): number {
+    const pressure = this.#pressure;
+    const lowered = pressure?.lowered === true ? pressure.at(performance.now()) : Infinity;
+    return Math.min(this.config.max, this.#driver.maxConnections, lowered);
+  }
+
+  /** Starts replacements for expired connections the pool still needs; retires the others. */
+  #replaceExpired(): void {
+    for (const slot of this.#maintenance.expired) {
+      if (slot.expiry !== 'expired') continue;
+      const step = expiryStep({
+        idle: slot.state === 'idle',
+        needed: Math.max(this.config.min, this.#slots.leased + this.#waiters.size),
+        size: this.#slots.size,
+        expired: this.#maintenance.expired.size,
+        creating: this.#connector.creating,
+        cap: this.#cap(),
+      });
+      if (step === 'replace') {
+        slot.expiry = 'replacing';
+        this.#create('replace', slot).catch(() => undefined);
+      } else if (step === 'retire') {
+        this.#retire(slot, 'lifetime');
+      } else {
+        slot.expiry = 'retireAtCheckin';
+      }
+    }
+  }
+
+  /** The database pushed back: halve the effective maximum, once per episode. */
+  #onBackpressure(): void {
+    for (const change of this.#pressure!.signal(performance.now())) this.#events.emit('maxChanged', change);
+    // Idle connections above the lowered maximum go now; leased ones at checkin.
+    for (let slot; this.#slots.size > this.#cap() && (slot = this.#slots.firstIdle()); ) this.#retire(slot, 'shrink');
+    this.#pump();
+  }
+
+  #stillWanted(purpose: ConnectPurpose): boolean {
+    if (this.#state !== 'open') return false;
+    return connectStillWanted({
+      purpose,
+      waiting: this.#waiters.size,
+      connecting: this.#connector.connecting,
+      size: this.#slots.size,
+      min: this.config.min,
+      cap: this.#cap(),
+    });
+  }
+
+  // ---- connection lifecycle ---------------------------------------------
+
+  /** Opens a connection for `purpose`; `replacing` is the expired one it stands in for. */
+  #create(purpose: ConnectPurpose, replacing?: Slot): Promise<void> {
+    return this.#connector.open(
+      () => this.#stillWanted(purpose),
+      (opened) => this.#opened(opened, replacing),
+      (error) => {
+        if (replacing !== undefined) replacing.expiry = 'expired';
+        this.#onCreateFailed(error);
+        throw connectFailed(this.config.url, error);
+      },
+    );
+  }
+
+  /** A connect ended: the connection joins the pool (and stands in for `replacing`), or was not needed after all. */
+  #opened(opened: Opened | undefined, replacing: Slot | undefined): void {
+    if (opened === undefined) {
+      // Not started: nobody needs it any more.
+      if (replacing !== undefined) replacing.expiry = 'expired';
+      this.#pump();
+      return;
+    }
+    const now = performance.now();
+    const slot = new Slot(opened.id, opened.connection, this.#slots);
+    const size = this.#slots.size;
+    this.#stats.totals.created++;
+    if (this.#cache !== false) warmStatements(this.#cache, slot.id, slot.connection, this.config.warmStatements);
+    this.#maintenance.born(slot);
+    // Idle before `create` is emitted, so a listener sees it counted as idle
+    // and can be served by it.
+    if (this.#state === 'open') this.#rest(slot, now);
+    this.#events.emit('create', slot.info());
+    if (this.#events.has('resize')) this.#events.emit('resize', { from: size - 1, to: size, reason: 'open' });
+    if (this.#state !== 'open') this.#retire(slot, 'poolClosed');
+    if (replacing !== undefined) {
+      // The replacement is open and warm: the old connection may go.
+      this.#maintenance.replaced(replacing);
+      if (replacing.state === 'idle') this.#retire(replacing, 'lifetime');
+      else replacing.expiry = 'retireAtCheckin';
+    }
+    this.#pump();
+  }
+
+  #onCreateFailed(error: unknown): void {
+    this.#stats.totals.createErrors++;
+    this.#events.emit('connectError', this.#connector.failed(error));
+    // With nothing open and nothing opening, no waiter can be served: fail them
+    // now with the cause rather than let each one time out.
+    if (this.#slots.size === 0 && this.#connector.creating === 0) {
+      this.#waiters.rejectAll(() => connectFailed(this.config.url, error));
+    }
+    this.#pump();
+  }
+
+  /**
+   * The most recently returned idle connection that is still usable, left on
+   * top of the idle stack for the caller to lend at once. One that died while
+   * idle (a remote socket closed, say) is retired on the way, so no caller is
+   * handed a dead connection; one idle long is pinged first.
+   */
+  #takeIdle(): Slot | undefined {
+    const validateAfter = this.config.validateAfterIdleMs;
+    const now = Number.isFinite(validateAfter) ? performance.now() : 0;
+    for (let slot; (slot = this.#slots.lastIdle()); ) {
+      if (slot.connection.brokenBy !== undefined) this.#retire(slot, 'error', slot.connection.brokenBy);
+      else if (needsPing(slot, validateAfter, now)) this.#validate(slot);
+      else return slot;
+    }
+    return undefined;
+  }
+
+  /**
+   * Pings a connection that sat idle long before it is lent again. The caller
+   * that would have had it is served by another, or waits in line; a
+   * connection that fails is closed (`unhealthy`).
+   */
+  #validate(slot: Slot): void {
+    slot.validate();
+    this.#maintenance.ping(slot.connection).then(
+      () => {
+        if (slot.state !== 'validating') return;
+        if (this.#state !== 'open') return this.#retire(slot, 'poolClosed');
+        this.#rest(slot, performance.now());
+        this.#pump();
+      },
+      (error: unknown) => {
+        if (slot.state === 'validating') this.#retire(slot, 'unhealthy', error);
+      },
+    );
+  }
+
+  #rest(slot: Slot, now: number): void {
+    slot.rest(now);
+    this.#maintenance.armIdle(this.#slots.firstIdle(), this.#slots.size);
+  }
+
+  #reapIdle(): void {
+    const idle = this.#slots.idleSlots();
+    const close = this.#maintenance.idleDue(idle, this.#slots.size, performance.now());
+    // The bottom of the stack has been idle longest.
+    for (const slot of idle.slice(0, close)) this.#retire(slot, 'idle');
+    this.#maintenance.armIdle(this.#slots.firstIdle(), this.#slots.size);
+  }
+
+  // ---- the lease --------------------------------------------------------
+
+  #checkout(slot: Slot, enqueuedAt: number, now: number): PooledConnection {
+    let checkout = 0;
+    const end = (how: LeaseEnd) => this.#checkin(slot, checkout, how);
+    const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions);
+    // Held weakly when leaks are watched, so a lease dropped without release can be collected and reported.
+    checkout = slot.lend(lease, this.#leaks !== undefined, now);
+    if (this.#leaks !== undefined) {
+      // Collected unreleased: whether it changed the session is unknown, so check.
+      slot.leakHandle = this.#leaks.watch(lease, slot, () => this.#checkin(slot, checkout, SESSION_CHANGED));
+    }
+    const waitedMs = now - enqueuedAt;
+    this.#stats.recordCheckout(waitedMs);
+    if (this.#events.has('checkout')) this.#events.emit('checkout', { ...slot.info(), waitedMs });
+    return lease;
+  }
+
+  #checkin(slot: Slot, checkout: number, how: LeaseEnd): void {
+    if (!slot.takeBack(checkout, performance.now())) return;
+    if (slot.leakHandle !== undefined) {
+      this.#leaks!.end(slot.leakHandle, slot);
+      slot.leakHandle = undefined;
+    }
+    resetAfterLease(slot.connection, how, {
+      returning: () => slot.state === 'returning',
+      // Only for a lease that changed the session, or with a hook: a plain one costs nothing here.
+      restore: (after) =>
+        !after.destroy &&
+        (after.changed === true || this.config.afterRelease !== undefined) &&
+        this.#state === 'open' &&
+        slot.connection.brokenBy === undefined
+          ? this.#sessions.checkin(slot.id, slot.connection, { ...slot.info(), heldMs: slot.heldMs })
+          : undefined,
+      done: (after, failure) => this.#afterCheckin(slot, after, failure),
+    });
+  }
+
+  /** The lease is back: counted, announced, then the connection goes idle or is retired. */
+  #afterCheckin(slot: Slot, how: LeaseEnd, failure?: CloseReason): void {
+    if (slot.state === 'closed') return; // force-closed by pool.close() while returning
+    this.#endLease(slot);
+    if (how.destroy) {
+      this.#retire(slot, failure ?? 'destroyed', how.error);
+    } else if (this.#state !== 'open') {
+      this.#retire(slot, 'poolClosed');
+    } else if (slot.connection.brokenBy !== undefined) {
+      this.#retire(slot, 'error', slot.connection.brokenBy);
+    } else if (slot.uses >= this.config.maxUses) {
+      this.#retire(slot, 'maxUses');
+    } else if (slot.expiry === 'retireAtCheckin') {
+      this.#retire(slot, 'lifetime');
+    } else if (this.#slots.size > this.#cap()) {
+      this.#retire(slot, 'shrink');
+    } else {
+      // It came back at leasedAt + heldMs: no need to read the clock again.
+      this.#rest(slot, slot.leasedAt + slot.heldMs);
+    }
+    this.#pump();
+  }
+
+  /** Reports the end of the slot's current checkout, once: its `checkin`. */
+  #endLease(slot: Slot): void {
+    if (!slot.endLease()) return;
+    this.#stats.totals.released++;
+    if (this.#events.has('checkin')) this.#events.emit('checkin', { ...slot.info(), heldMs: slot.heldMs });
+  }
+
+  /**
+   * Retires a connection in drop order: (1) free its slot, (2) count it, (3)
+   * evict its statements and tell listeners and the cleanup callback, (4)
+   * close the native connection. The pool's own cache is cleared here, not by
+   * a listener, so `removeAllListeners()` cannot break it.
+   */
+  #retire(slot: Slot, reason: CloseReason, error?: unknown): void {
+    const holder = slot.holder;
+    const was = slot.close();
+    if (was === undefined) return;
+    this.#maintenance.forget(slot);
+    const size = this.#slots.size;
+    if (was === 'leased') {
+      // Closed under its holder (pool.close() timed out): the lease still ends
+      // here, so every checkout has its checkin.
+      if (slot.leakHandle !== undefined) this.#leaks!.end(slot.leakHandle, slot);
+      holder?.[revokeLease]();
+      slot.heldMs = performance.now() - slot.leasedAt;
+    }
+    // Back from a lease but not yet announced (closed while resetting): it ends here too.
+    if (was === 'leased' || was === 'returning') this.#endLease(slot);
+    this.#stats.recordClose(reason);
+    if (this.#cache !== false) this.#cache.clearConnection(slot.id);
+    const info = slot.info();
+    this.#events.emit('close', error === undefined ? { ...info, reason } : { ...info, reason, error });
+    if (this.#events.has('resize')) this.#events.emit('resize', { from: size + 1, to: size, reason });
+    this.#events.cleanUp(slot.id);
+    slot.connection.close();
+    this.#pump();
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    this.#state = 'closing';
+    this.#connector.stop(poolClosed());
+    this.#waiters.rejectAll(poolClosed);
+    this.#maintenance.stop();
+    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#pump();
+    if (this.#slots.size > 0 || this.#connector.creating > 0) {
+      // Ref'd: `await pool.close()` must finish (see time.ts).
+      await raceTimeout(drained, timeoutMs, () => undefined, { awaited: true });
+      for (const slot of this.#slots.slots()) this.#retire(slot, 'poolClosed');
+    }
+    this.#state = 'closed';
+  }
+}
+
+/**
+ * Validates `config`, opens `min` connections (at least one) and resolves with
+ * the pool. Listeners attached to the pool it returns miss the `create` of
+ * those first connections; to see them, construct the pool, attach, then warm
+ * it up:
+ *
+ * ```ts
+ * const pool = new AdaptiveConnectionPool(config);
+ * pool.on('create', onCreate);
+ * await pool.warmUp();
+ * ```
+ */
+export async function createPool(config: PoolConfig, driver?: Driver): Promise<AdaptiveConnectionPool> {
+  const pool = new AdaptiveConnectionPool(config, driver);
+  try {
+    await pool.warmUp();
+  } catch (error) {
+    await pool.close({ timeoutMs: 0 });
+    throw error;
+  }
+  return pool;
+}
