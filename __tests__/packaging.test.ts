@@ -25,9 +25,19 @@ let consumer: string;
 let files: string[];
 
 /** Runs a command; on failure the error carries its stdout and stderr. */
-async function sh(file: string, args: string[], cwd: string): Promise<string> {
+async function sh(
+  file: string,
+  args: string[],
+  cwd: string,
+  options: { timeout?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   try {
-    const { stdout } = await run(file, args, { cwd, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(file, args, {
+      cwd,
+      timeout: options.timeout ?? 120_000,
+      env: options.env ?? process.env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const e = error as Error & { stdout?: string; stderr?: string };
@@ -273,5 +283,119 @@ test('TypeScript: the declarations type-check a consumer under node16 (ESM and C
     'tsconfig.esm.json': types('dist/esm/index.d.mts'),
     'tsconfig.cjs.json': types('dist/lib/index.d.ts'),
     'tsconfig.bundler.json': types('dist/esm/index.d.mts'),
+  });
+});
+
+// What a user gets from `npm install git+https://…` (or `git+file://` for a
+// local clone): npm clones the repository, installs its dependencies there,
+// runs its `prepare` script (the build) and packs the result. The package has
+// no `dist/` in git, so without `prepare` the installed package cannot load.
+describe('installed from a git URL', () => {
+  let gitWork: string;
+  let repo: string;
+  let url: string;
+  let app: string;
+
+  beforeAll(async () => {
+    gitWork = mkdtempSync(join(tmpdir(), 'libsql-pool-git-'));
+    repo = join(gitWork, 'repo');
+    await sh('git', ['clone', '--quiet', ROOT, repo], gitWork);
+    // The clone holds HEAD. Uncommitted edits, new files and deletions in the
+    // working tree (not ignored files such as node_modules or dist) are
+    // committed on top of it in the clone, so what is installed is what is
+    // being tested; with a clean working tree the clone's HEAD is the
+    // repository's. The repository itself is only read.
+    const git = ['--git-dir', join(repo, '.git'), '--work-tree', ROOT];
+    await sh('git', [...git, 'add', '--all'], ROOT);
+    if ((await sh('git', [...git, 'status', '--porcelain'], ROOT)).trim() !== '') {
+      await sh(
+        'git',
+        [
+          ...git,
+          '-c', 'user.name=libsql-pool packaging test',
+          '-c', 'user.email=packaging-test@localhost',
+          '-c', 'commit.gpgsign=false',
+          'commit', '--quiet', '--no-verify', '-m', 'The working tree under test',
+        ],
+        ROOT,
+      );
+    }
+    url = `git+file://${repo}`;
+    app = join(gitWork, 'app');
+    mkdirSync(app);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({
+        name: 'git-consumer',
+        version: '1.0.0',
+        private: true,
+        dependencies: { 'libsql-pool': url },
+        // The build runs as the git dependency's `prepare` script, an install
+        // script that npm's allowScripts policy asks the application to
+        // approve (a warning today, an error under --strict-allow-scripts).
+        allowScripts: { [url]: true },
+      }),
+    );
+    // `npm test` exports this repository's `ignore-scripts=true` (.npmrc) to
+    // its children; an application's install does not have it, and needs
+    // scripts for the `prepare` of a git dependency.
+    const env = { ...process.env };
+    delete env.npm_config_ignore_scripts;
+    // Cloning, installing the build's dependencies and compiling: slow on a
+    // loaded machine with an empty npm cache; the timeout only guards against a hang.
+    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--strict-allow-scripts'], app, {
+      env,
+      timeout: 480_000,
+    });
+  }, 600_000);
+
+  afterAll(() => {
+    if (gitWork !== undefined) rmSync(gitWork, { recursive: true, force: true });
+  });
+
+  test('npm installs the commit under test, built, without sources', async () => {
+    const head = (await sh('git', ['-C', repo, 'rev-parse', 'HEAD'], gitWork)).trim();
+    const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { resolved?: string }>;
+    };
+    expect(lock.packages['node_modules/libsql-pool']?.resolved).toBe(`${url}#${head}`);
+    const installed = join(app, 'node_modules', 'libsql-pool');
+    for (const path of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts']) {
+      expect(existsSync(join(installed, path))).toBe(true);
+    }
+    expect(readdirSync(installed).sort()).toEqual(['README.md', 'dist', 'package.json']);
+  });
+
+  const MEMORY_QUERY = `
+  const pool = await createPool({ url: ':memory:' });
+  await pool.execute('CREATE TABLE t (x INTEGER)');
+  await pool.execute('INSERT INTO t VALUES (?)', [41]);
+  const { rows } = await pool.execute('SELECT x + 1 AS y FROM t');
+  await pool.close();
+`;
+
+  test('CommonJS: require("libsql-pool") runs a query on :memory:', async () => {
+    writeFileSync(
+      join(app, 'query.cjs'),
+      `const { createPool } = require('libsql-pool');
+(async () => {${MEMORY_QUERY}
+  console.log(JSON.stringify({ y: rows[0].y, resolved: require.resolve('libsql-pool') }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+    );
+    const out = JSON.parse(await sh(process.execPath, ['query.cjs'], app));
+    expect(out).toEqual({ y: 42, resolved: join(app, 'node_modules/libsql-pool/dist/lib/index.js') });
+  });
+
+  test('ESM: import { createPool } from "libsql-pool" runs a query on :memory:', async () => {
+    writeFileSync(
+      join(app, 'query.mjs'),
+      `import { createPool } from 'libsql-pool';
+${MEMORY_QUERY}
+console.log(JSON.stringify({ y: rows[0].y, resolved: import.meta.resolve('libsql-pool') }));
+`,
+    );
+    const out = JSON.parse(await sh(process.execPath, ['query.mjs'], app));
+    expect(out).toEqual({ y: 42, resolved: `file://${join(app, 'node_modules/libsql-pool/dist/esm/index.mjs')}` });
   });
 });
