@@ -30,13 +30,25 @@ interface FakeStatement extends DriverStatement {
 export type DriverLogEntry = { op: 'connect' | 'close'; serial: number };
 
 /**
- * A fault-injecting `Driver` over the real native driver on a file database.
+ * The one fault-injecting `Driver` of the tests: a `DelegatingDriver` over the
+ * real driver for the URL (the native one on a file database), with faults in
+ * front of it that a test switches on. Everything else reaches the database.
  *
+ * - connects: `connectDelayMs`, `holdConnects`/`releaseConnects()`,
+ *   `failNextConnects` (with `connectError`);
+ * - queries: `nextQueryFault` (`error`, `die`, `stall`, then `resumeStalled()`),
+ *   or `FakeConnection.die()` on one connection;
+ * - rollbacks: `rollbackDelayMs`, `holdRollbacks`/`releaseRollbacks()`, `failNextRollbacks`;
+ * - pings (validation after idle): `failNextPings`.
+ *
+ * A count of `Infinity` keeps a fault on until the test sets it back to 0.
  * It holds no randomness of its own: a test (a fast-check command, usually)
  * switches each fault on just before the call it should hit, so a failing
  * sequence shrinks and replays exactly. Delays use `setTimeout`, so jest's
  * fake timers drive them; gates (`holdConnects`, stalled queries, held
- * rollbacks) are opened by the test.
+ * rollbacks) are opened by the test. What happened is recorded: connect
+ * attempts and failures, the connections opened, pings, disposed statements,
+ * and the order of physical connects and closes.
  */
 export class FakeDriver extends DelegatingDriver {
 
@@ -45,8 +57,10 @@ export class FakeDriver extends DelegatingDriver {
   connectDelayMs = 0;
   /** While set, connects wait for `releaseConnects()`. */
   holdConnects = false;
-  /** How many of the next connects fail (after their delay) with `SQLITE_CANTOPEN`. */
+  /** How many of the next connects fail (after their delay) with `connectError`. */
   failNextConnects = 0;
+  /** What a failing connect throws: the same object every time, so a test can find it as a `cause`. */
+  connectError: Error = new LibsqlError('SQLITE_CANTOPEN: unable to open database file (injected)', 'SQLITE_CANTOPEN');
   /** Consumed by the next `execute()` on any connection of this driver. */
   nextQueryFault: QueryFault | undefined;
   /** Milliseconds each `rollback()` takes; a checkin inside a transaction waits for it. */
@@ -55,7 +69,7 @@ export class FakeDriver extends DelegatingDriver {
   holdRollbacks = false;
   /** How many of the next rollbacks fail. */
   failNextRollbacks = 0;
-  /** How many of the next pings (validation after idle) fail. */
+  /** How many of the next pings (validation after idle) fail; the connection dies with them. */
   failNextPings = 0;
 
   // ---- observations ------------------------------------------------------
@@ -63,6 +77,8 @@ export class FakeDriver extends DelegatingDriver {
   connectAttempts = 0;
   /** Connects that failed (injected). */
   connectFailures = 0;
+  /** Pings attempted, including failed ones. */
+  pings = 0;
   /** Connections opened, in order. */
   readonly connections: FakeConnection[] = [];
   readonly log: DriverLogEntry[] = [];
@@ -72,7 +88,7 @@ export class FakeDriver extends DelegatingDriver {
   #heldRollbacks: Array<() => void> = [];
   readonly #stalled = new Set<StalledQuery>();
 
-  /** `config` is resolved as the pool resolves it; `url` must be a `file:` URL. */
+  /** `config` is read as the pool reads it (`url`, `busyTimeoutMs`…); the pool itself may use another. */
   constructor(config: PoolConfig) {
     super(createDriver(readUrl(config.url, config), config));
   }
@@ -115,7 +131,7 @@ export class FakeDriver extends DelegatingDriver {
     if (this.failNextConnects > 0) {
       this.failNextConnects--;
       this.connectFailures++;
-      throw new LibsqlError('SQLITE_CANTOPEN: unable to open database file (injected)', 'SQLITE_CANTOPEN');
+      throw this.connectError;
     }
     const connection = new FakeConnection(this, await this.inner.connect(), this.connections.length + 1);
     this.connections.push(connection);
@@ -209,6 +225,7 @@ export class FakeConnection implements DriverConnection {
   }
 
   async ping(): Promise<void> {
+    this.#driver.pings++;
     this.#checkAlive();
     if (this.#driver.failNextPings > 0) {
       this.#driver.failNextPings--;

@@ -1,5 +1,5 @@
 /**
- * The Kysely scenario of `__tests__/orm.test.ts`, run as a child process:
+ * The Kysely scenario of `__tests__/conformance/orm.test.ts`, run as a child process:
  * `node -r ts-node/register/transpile-only __tests__/support/kysely-scenario.ts <pooled|plain> <url>`.
  *
  * Why a child process: kysely 0.29 ships ESM only (no CommonJS build), and

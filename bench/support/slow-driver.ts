@@ -4,7 +4,7 @@ import { DelegatingDriver, createDriver, readUrl, type DriverConnection, type Dr
 /**
  * The real driver for `url` (native `libsql` for a `file:` URL), with every
  * connect made to cost `connectDelayMs` of real time first (a timer), the way
- * a remote connection's handshake would. The idea of `__tests__/fault-driver.ts`
+ * a remote connection's handshake would. The idea of `__tests__/support/fake-driver.ts`
  * without the faults, plus counters for the spike case:
  *
  * - `live`: connections opening or open (a connect counts from the moment the
