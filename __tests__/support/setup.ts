@@ -2,3 +2,6 @@
 process.on('unhandledRejection', (reason) => {
   throw reason;
 });
+
+// expect(…).toBePoolError(code)
+import './matchers';
