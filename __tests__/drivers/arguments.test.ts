@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { InArgs, InStatement, InValue } from '@libsql/client';
-import { LibsqlError, PoolError, type AdaptiveConnectionPool } from '../../lib';
+import { LibsqlError, type AdaptiveConnectionPool } from '../../lib';
 import { withPool } from '../support/helpers';
 
 // `libsql` 0.5.29 aborts the whole process on some arguments (a boolean, a
@@ -21,8 +21,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 async function expectInvalidArgument(promise: Promise<unknown>): Promise<void> {
   const error = await rejection(promise);
-  expect(error).toBeInstanceOf(PoolError);
-  expect(error).toMatchObject({ name: 'PoolError', code: 'INVALID_ARGUMENT' });
+  expect(error).toBePoolError('INVALID_ARGUMENT', { name: 'PoolError' });
 }
 
 /** The pool's only connection is still open and answers on the next lease. */

@@ -75,7 +75,7 @@ describe('acquire()', () => {
     await withPool({ min: 1, max: 1, acquireTimeoutMs: 500 }, async (pool) => {
       const held = await pool.acquire();
       const waiting = pool.acquire();
-      const outcome = expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT', message: /500 ms.*1\/1/ });
+      const outcome = expect(waiting).rejects.toBePoolError('ACQUIRE_TIMEOUT', { message: /500 ms.*1\/1/ });
       await jest.advanceTimersByTimeAsync(499);
       expect(pool.stats().waiting).toBe(1);
       await jest.advanceTimersByTimeAsync(1);
@@ -90,7 +90,7 @@ describe('acquire()', () => {
     await withPool({ min: 1, max: 1 }, async (pool) => {
       const held = await pool.acquire();
       const waiting = pool.acquire();
-      const outcome = expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT' });
+      const outcome = expect(waiting).rejects.toBePoolError('ACQUIRE_TIMEOUT');
       await jest.advanceTimersByTimeAsync(29_999);
       expect(pool.stats().waiting).toBe(1);
       await jest.advanceTimersByTimeAsync(1);
@@ -103,7 +103,7 @@ describe('acquire()', () => {
     jest.useFakeTimers();
     await withPool({ min: 1, max: 1 }, async (pool) => {
       const held = await pool.acquire();
-      const outcome = expect(pool.acquire({ timeoutMs: 20 })).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT' });
+      const outcome = expect(pool.acquire({ timeoutMs: 20 })).rejects.toBePoolError('ACQUIRE_TIMEOUT');
       await jest.advanceTimersByTimeAsync(20);
       await outcome;
       held.release();
@@ -114,7 +114,7 @@ describe('acquire()', () => {
     jest.useFakeTimers();
     await withPool({ min: 1, max: 1 }, async (pool) => {
       const held = await pool.acquire();
-      const outcome = expect(pool.acquire({ timeoutMs: 10 })).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT' });
+      const outcome = expect(pool.acquire({ timeoutMs: 10 })).rejects.toBePoolError('ACQUIRE_TIMEOUT');
       await jest.advanceTimersByTimeAsync(10);
       await outcome;
       held.release();
@@ -132,7 +132,7 @@ describe('acquire()', () => {
       const aborted = pool.acquire({ signal: controller.signal });
       const after = pool.acquire();
       controller.abort(new Error('user gave up'));
-      await expect(aborted).rejects.toMatchObject({ code: 'ACQUIRE_ABORTED', cause: new Error('user gave up') });
+      await expect(aborted).rejects.toBePoolError('ACQUIRE_ABORTED', { cause: new Error('user gave up') });
       held.release();
       const served = await after;
       expect(served.connectionId).toBe(held.connectionId);
@@ -143,7 +143,7 @@ describe('acquire()', () => {
 
   test('an already aborted signal rejects at once', async () => {
     await withPool({}, async (pool) => {
-      await expect(pool.acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ACQUIRE_ABORTED' });
+      await expect(pool.acquire({ signal: AbortSignal.abort() })).rejects.toBePoolError('ACQUIRE_ABORTED');
       expect(pool.stats().active).toBe(0);
     });
   });
@@ -152,7 +152,7 @@ describe('acquire()', () => {
     await withPool({ min: 1, max: 1, maxWaiters: 2 }, async (pool) => {
       const held = await pool.acquire();
       const queued = [pool.acquire(), pool.acquire()];
-      await expect(pool.acquire()).rejects.toMatchObject({ code: 'POOL_EXHAUSTED' });
+      await expect(pool.acquire()).rejects.toBePoolError('POOL_EXHAUSTED');
       held.release();
       for (const lease of await Promise.all(queued.map((p) => p.then((l) => (l.release(), l))))) {
         expect(lease.released).toBe(true);
@@ -163,7 +163,7 @@ describe('acquire()', () => {
 
   test('a negative timeoutMs is rejected as INVALID_ARGUMENT', async () => {
     await withPool({}, async (pool) => {
-      await expect(pool.acquire({ timeoutMs: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(pool.acquire({ timeoutMs: -1 })).rejects.toBePoolError('INVALID_ARGUMENT');
     });
   });
 
@@ -173,7 +173,7 @@ describe('acquire()', () => {
       closed = pool;
       await pool.close();
     });
-    await expect(closed!.acquire()).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(closed!.acquire()).rejects.toBePoolError('POOL_CLOSED');
     await expect(closed!.execute('select 1')).rejects.toBeInstanceOf(PoolError);
   });
 });
@@ -189,8 +189,7 @@ describe('opening connections', () => {
     await withPool({ min: 0 }, async (pool) => {
       expect(pool.stats().size).toBe(1);
     });
-    await expect(createPool({ url: 'file:/nonexistent-dir/sub/x.db' })).rejects.toMatchObject({
-      code: 'CONNECT_FAILED',
+    await expect(createPool({ url: 'file:/nonexistent-dir/sub/x.db' })).rejects.toBePoolError('CONNECT_FAILED', {
       // The same error @libsql/client's createClient throws for this URL.
       cause: expect.objectContaining({ message: expect.stringMatching(/Unable to open connection/) }),
     });
@@ -203,8 +202,7 @@ describe('opening connections', () => {
     try {
       (await pool.acquire()).destroy();
       driver.failNextConnects = 1;
-      await expect(pool.acquire()).rejects.toMatchObject({
-        code: 'CONNECT_FAILED',
+      await expect(pool.acquire()).rejects.toBePoolError('CONNECT_FAILED', {
         cause: driver.connectError,
       });
       expect(pool.stats().totals.createErrors).toBe(1);
@@ -223,7 +221,7 @@ describe('opening connections', () => {
       const held = await pool.acquire();
       driver.failNextConnects = Infinity; // every retry within the timeout fails too
       const waiting = pool.acquire();
-      const outcome = expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT', cause: driver.connectError });
+      const outcome = expect(waiting).rejects.toBePoolError('ACQUIRE_TIMEOUT', { cause: driver.connectError });
       await jest.advanceTimersByTimeAsync(100);
       await outcome;
       held.release();
@@ -247,7 +245,7 @@ describe('opening connections', () => {
       await new Promise((resolve) => setImmediate(resolve));
       const connects = driver.connectAttempts;
       controller.abort();
-      await expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_ABORTED' });
+      await expect(waiting).rejects.toBePoolError('ACQUIRE_ABORTED');
       driver.releaseConnects();
       await new Promise<void>((resolve) => pool.once('create', () => resolve()));
       expect(pool.stats()).toMatchObject({ size: 2, idle: 1, active: 1, waiting: 0 });
@@ -273,7 +271,7 @@ describe('opening connections', () => {
       const waiting = pool.acquire({ signal: controller.signal });
       expect(pool.stats().pending).toBe(1);
       controller.abort();
-      await expect(waiting).rejects.toMatchObject({ code: 'ACQUIRE_ABORTED' });
+      await expect(waiting).rejects.toBePoolError('ACQUIRE_ABORTED');
       await new Promise((resolve) => setImmediate(resolve));
       expect(driver.connectAttempts).toBe(connects);
       expect(pool.stats()).toMatchObject({ size: 1, pending: 0 });

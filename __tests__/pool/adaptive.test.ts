@@ -335,14 +335,14 @@ describe('connect failures', () => {
     // Each failed attempt fails its caller; the next waits out the backoff (100, then 200 ms).
     for (const wait of [0, 100, 200]) {
       await jest.advanceTimersByTimeAsync(wait);
-      const attempt = expect(p.acquire()).rejects.toMatchObject({ code: 'CONNECT_FAILED', cause: driver.connectError });
+      const attempt = expect(p.acquire()).rejects.toBePoolError('CONNECT_FAILED', { cause: driver.connectError });
       await jest.advanceTimersByTimeAsync(wait);
       await attempt;
     }
     expect(states).toEqual(['closed', 'closed', 'open']);
     // Open: refused at once, without trying to connect.
     const connectsSoFar = driver.connectAttempts;
-    await expect(p.acquire({ timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
+    await expect(p.acquire({ timeoutMs: 60_000 })).rejects.toBePoolError('CONNECT_FAILED');
     expect(driver.connectAttempts).toBe(connectsSoFar);
     // Half-open once the 400 ms backoff passed: one probe, which succeeds and closes the breaker.
     driver.failNextConnects = 0;

@@ -30,7 +30,7 @@ describe('close()', () => {
     const held = [await pool.acquire(), await pool.acquire()];
     const waiting = pool.acquire();
     const closing = pool.close();
-    await expect(waiting).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(waiting).rejects.toBePoolError('POOL_CLOSED');
     for (const lease of held) lease.release();
     await closing;
   });
@@ -54,7 +54,7 @@ describe('close()', () => {
     await jest.advanceTimersByTimeAsync(1000);
     await closing;
     expect(pool.stats().size).toBe(0);
-    await expect(lease.execute('select 1')).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(lease.execute('select 1')).rejects.toBePoolError('POOL_CLOSED');
     lease.release(); // harmless
   });
 
@@ -85,7 +85,7 @@ describe('close()', () => {
       closedPool = p;
       await p.execute('select 1');
     }
-    await expect(closedPool.acquire()).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    await expect(closedPool.acquire()).rejects.toBePoolError('POOL_CLOSED');
     local.dispose();
   });
 });

@@ -208,7 +208,7 @@ describe('OpenTelemetry adapter (examples/otel-metrics.ts)', () => {
 
       a.release();
       const c = await waiting;
-      await expect(pool.acquire({ timeoutMs: 1 })).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT' });
+      await expect(pool.acquire({ timeoutMs: 1 })).rejects.toBePoolError('ACQUIRE_TIMEOUT');
       b.release();
       c.release();
       m = await collect(reader, exporter);

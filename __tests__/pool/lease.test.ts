@@ -17,10 +17,10 @@ describe('PooledConnection', () => {
       const lease = await pool.acquire();
       lease.release();
       expect(lease.released).toBe(true);
-      await expect(lease.execute('select 1')).rejects.toMatchObject({ code: 'LEASE_RELEASED' });
-      await expect(lease.batch(['select 1'])).rejects.toMatchObject({ code: 'LEASE_RELEASED' });
-      await expect(lease.executeMultiple('select 1')).rejects.toMatchObject({ code: 'LEASE_RELEASED' });
-      expect(() => lease.inTransaction()).toThrow(expect.objectContaining({ code: 'LEASE_RELEASED' }));
+      await expect(lease.execute('select 1')).rejects.toBePoolError('LEASE_RELEASED');
+      await expect(lease.batch(['select 1'])).rejects.toBePoolError('LEASE_RELEASED');
+      await expect(lease.executeMultiple('select 1')).rejects.toBePoolError('LEASE_RELEASED');
+      expect(() => lease.inTransaction()).toBePoolError('LEASE_RELEASED');
     });
   });
 
@@ -31,7 +31,7 @@ describe('PooledConnection', () => {
       const current = await pool.acquire();
       expect(current.connectionId).toBe(stale.connectionId);
       await current.execute('BEGIN');
-      await expect(stale.execute('ROLLBACK')).rejects.toMatchObject({ code: 'LEASE_RELEASED' });
+      await expect(stale.execute('ROLLBACK')).rejects.toBePoolError('LEASE_RELEASED');
       expect(current.inTransaction()).toBe(true);
       current.release();
     });

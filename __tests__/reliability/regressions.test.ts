@@ -63,7 +63,7 @@ describe('FakeDriver faults through the pool', () => {
     driver.connectDelayMs = 100;
     driver.failNextConnects = 1;
     const waiting = pool.acquire({ timeoutMs: 1_000 });
-    const outcome = expect(waiting).rejects.toMatchObject({ code: 'CONNECT_FAILED', cause: { code: 'SQLITE_CANTOPEN' } });
+    const outcome = expect(waiting).rejects.toBePoolError('CONNECT_FAILED', { cause: { code: 'SQLITE_CANTOPEN' } });
     await jest.advanceTimersByTimeAsync(99);
     expect(pool.stats()).toMatchObject({ pending: 1, waiting: 1 });
     await jest.advanceTimersByTimeAsync(1);
@@ -166,7 +166,7 @@ describe('FakeDriver faults through the pool', () => {
     first.destroy();
     driver.holdConnects = true;
     const waiting = pool.acquire();
-    const outcome = expect(waiting).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+    const outcome = expect(waiting).rejects.toBePoolError('POOL_CLOSED');
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(driver.heldConnects).toBe(1);
     const closing = pool.close({ timeoutMs: 0 });
@@ -231,7 +231,7 @@ describe('FakeDriver faults through the pool', () => {
     const { pool } = await fakePool();
     const controller = new AbortController();
     controller.abort();
-    await expect(pool.acquire({ signal: controller.signal })).rejects.toMatchObject({ code: 'ACQUIRE_ABORTED' });
+    await expect(pool.acquire({ signal: controller.signal })).rejects.toBePoolError('ACQUIRE_ABORTED');
     // PoolTotals.aborted: "`acquire()` calls that ended in `ACQUIRE_ABORTED`".
     expect(pool.stats().totals.aborted).toBe(1);
     await pool.close();

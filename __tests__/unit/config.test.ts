@@ -105,8 +105,7 @@ describe('resolveConfig rejects invalid configs', () => {
 
   test.each(invalidCases)('%s → INVALID_CONFIG naming the field', (_name, config, field) => {
     const resolve = () => resolveConfig(config as PoolConfig);
-    expect(resolve).toThrow(PoolError);
-    expect(resolve).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(resolve).toBePoolError('INVALID_CONFIG');
     expect(resolve).toThrow(field);
   });
 

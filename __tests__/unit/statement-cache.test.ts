@@ -1,7 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import fc from 'fast-check';
 import {
-  PoolError,
   PreparedStatementCache,
   StatementCacheSubscriber,
   type CacheEntry,
@@ -73,8 +72,7 @@ describe('PreparedStatementCache construction', () => {
     ['numeric -5', -5],
   ])('invalid bounds throw PoolError INVALID_CONFIG (%s)', (_name, options) => {
     const make = () => new PreparedStatementCache(options as number);
-    expect(make).toThrow(PoolError);
-    expect(make).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(make).toBePoolError('INVALID_CONFIG');
     expect(make).toThrow(/maxSize|maxPerConnection/);
   });
 });

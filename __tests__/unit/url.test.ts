@@ -1,4 +1,4 @@
-import { PoolError, readUrl } from '../../lib';
+import { readUrl } from '../../lib';
 
 // readUrl reads a URL as @libsql/client does, into plain data that says which
 // database it names; the drivers open what it describes.
@@ -42,8 +42,7 @@ describe('readUrl', () => {
     ['an empty file path', 'file:', {}, /url.*empty/],
   ])('%s is INVALID_CONFIG', (_name, url, options, message) => {
     const read = () => readUrl(url, options);
-    expect(read).toThrow(PoolError);
-    expect(read).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(read).toBePoolError('INVALID_CONFIG');
     expect(read).toThrow(message);
   });
 });
