@@ -1,14 +1,17 @@
 import { PoolError } from '../errors';
+import type { CloseReason } from '../events';
 import type { DriverConnection } from '../drivers/driver';
 import { raceTimeout, unrefTimeout, type Timer } from '../time';
-import { reapIdle } from './sizing';
+import type { LeaseEnd } from './pooled-connection';
+import { needed, reapIdle, type PoolCounts } from './sizing';
 import type { Slot } from './slot';
 
 /*
- * What retires a healthy connection: its lifetime, idle time, or a failed
- * health ping. The rules are plain functions of what they are shown and the
- * time they are given; `Maintenance` owns the timers that wake the pool to
- * apply them. Retiring is the pool's to do: here are only the decisions.
+ * What retires a connection: its lifetime, idle time, a failed health ping,
+ * or what its last lease left of it. The rules are plain functions of what
+ * they are shown and the time they are given; `Maintenance` owns the timers
+ * that wake the pool to apply them. Retiring is the pool's to do: here are
+ * only the decisions.
  */
 
 /** What to do with a connection past its lifetime. */
@@ -39,6 +42,34 @@ export interface ExpiryView {
 export function expiryStep(v: ExpiryView): ExpiryStep {
   if (v.size - v.expired < v.needed && v.size + v.creating < v.cap) return 'replace';
   return v.idle ? 'retire' : 'retireAtCheckin';
+}
+
+export interface Checkin {
+  readonly how: LeaseEnd;
+  /** Why the reset after the lease failed, if it did. */
+  readonly failure: CloseReason | undefined;
+  /** Whether the pool is closing. */
+  readonly closing: boolean;
+  readonly maxUses: number;
+  /** Open connections, and the effective maximum. */
+  readonly size: number;
+  readonly cap: number;
+}
+
+/**
+ * Why a connection back from a lease closes instead of going idle, with the
+ * error to report, or `undefined` to keep it. The first reason that applies
+ * wins, in this order.
+ */
+export function closeAtCheckin(slot: Slot, c: Checkin): { reason: CloseReason; error?: unknown } | undefined {
+  if (c.how.destroy) return { reason: c.failure ?? 'destroyed', error: c.how.error };
+  if (c.closing) return { reason: 'poolClosed' };
+  if (slot.connection.brokenBy !== undefined) return { reason: 'error', error: slot.connection.brokenBy };
+  if (slot.uses >= c.maxUses) return { reason: 'maxUses' };
+  if (slot.expiry === 'retireAtCheckin') return { reason: 'lifetime' };
+  // Above a maximum lowered by back-pressure: leased ones go as they come back.
+  if (c.size > c.cap) return { reason: 'shrink' };
+  return undefined;
 }
 
 /** Whether an idle connection has sat long enough to be pinged before it is lent. */
@@ -95,9 +126,31 @@ export class Maintenance {
     );
   }
 
-  /** An expired connection's replacement is open: it is no longer waiting for one. */
-  replaced(slot: Slot): void {
+  /**
+   * Decides, one at a time, what becomes of each expired connection not yet
+   * being replaced. `apply` starts the replacement or retires it before the
+   * next is decided, since that changes the counts the next decision reads;
+   * one still leased is marked to retire at checkin.
+   */
+  settleExpired(counts: () => PoolCounts, apply: (slot: Slot, step: 'replace' | 'retire') => void): void {
+    for (const slot of this.#expired) {
+      if (slot.expiry !== 'expired') continue;
+      const c = counts();
+      const step = expiryStep({ ...c, idle: slot.state === 'idle', needed: needed(c), expired: this.#expired.size });
+      if (step === 'retireAtCheckin') slot.expiry = 'retireAtCheckin';
+      else apply(slot, step);
+    }
+  }
+
+  /**
+   * An expired connection's replacement is open and warm: the old one may go.
+   * Returns whether it goes now (it is idle); a leased one goes at checkin.
+   */
+  replaced(slot: Slot): boolean {
     this.#expired.delete(slot);
+    if (slot.state === 'idle') return true;
+    slot.expiry = 'retireAtCheckin';
+    return false;
   }
 
   /** A connection closed: nothing more to watch. */

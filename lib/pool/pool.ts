@@ -1,24 +1,27 @@
 import { EventEmitter } from 'eventemitter3';
 import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
 import { transactionModeToBegin } from '@libsql/core/util';
-import { LibsqlError } from '@libsql/core/api';
 import { resolveConfig, type PoolConfig, type ResolvedConfig } from '../config';
-import { PoolError, acquireAborted, acquireTimedOut, connectFailed, poolClosed } from '../errors';
+import { acquireAborted, acquireTimedOut, connectFailed, poolClosed } from '../errors';
 import type { CloseReason, ConnectionCleanupCallback, PoolEvents } from '../events';
 import { createDriver } from '../drivers/create-driver';
 import type { Driver, DriverStatement, Replicated } from '../drivers/driver';
 import { statementCacheFor, type PreparedStatementCache } from '../statement-cache';
 import { PoolStatsRecorder, type PoolStats } from '../stats';
-import { raceTimeout, timerDelay } from '../time';
+import { timerDelay } from '../time';
+import { refuseRequest, refuseWaiter, type Refusal } from './admission';
+import { Closing } from './closing';
 import { Connector, type Opened } from './connector';
 import { PoolEmitter } from './emitter';
 import { LeakDetector } from './leak-detector';
-import { Maintenance, expiryStep, needsPing } from './maintenance';
+import { Maintenance, closeAtCheckin, needsPing } from './maintenance';
 import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revokeLease, warmStatements } from './pooled-connection';
 import type { BatchStatement, LeaseEnd } from './pooled-connection';
+import { SyncQueue, syncReplica } from './replica-sync';
 import { resetAfterLease } from './reset';
 import { SessionKeeper } from './session';
-import { BackpressureLimit, connectStillWanted, type ConnectPurpose } from './sizing';
+import { connectStillWanted, poolLimit, targetSize } from './sizing';
+import type { BackpressureLimit, ConnectPurpose, PoolCounts } from './sizing';
 import { Census, Slot } from './slot';
 import { WaiterQueue } from './waiters';
 
@@ -58,22 +61,20 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
   readonly #stats = new PoolStatsRecorder();
   readonly #events = new PoolEmitter(this);
-  #state: 'open' | 'closing' | 'closed' = 'open';
+  readonly #closing = new Closing();
   readonly #slots = new Census();
   readonly #waiters = new WaiterQueue<PooledConnection>();
   readonly #connector: Connector;
   readonly #maintenance: Maintenance;
-  /** The effective maximum under back-pressure (`adaptive`); `undefined` for a fixed pool. */
-  readonly #pressure: BackpressureLimit | undefined;
+  /** The effective maximum: lowered by back-pressure in an adaptive pool, fixed otherwise. */
+  readonly #limit: BackpressureLimit;
   readonly #leaks: LeakDetector<PooledConnection> | undefined;
   /** Setup and checkin hooks, and the session state restored at checkin. */
   readonly #sessions: SessionKeeper;
   /** `#pump()` is running; `#pumpAgain`: a state change during it asked for one more pass. */
   #pumping = false;
   #pumpAgain = false;
-  #closing: Promise<void> | undefined;
-  #drained: (() => void) | undefined;
-  #syncing: Promise<unknown> = Promise.resolve();
+  readonly #syncs = new SyncQueue();
 
   /**
    * Opens no connection: `warmUp()` (or the first `acquire()`) does.
@@ -88,17 +89,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#driver = driver ?? createDriver(c.target, c);
     this.#cache = statementCacheFor<DriverStatement>(c.statementCache);
     this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
-    if (c.adaptive) {
-      this.#pressure = new BackpressureLimit({
-        max: Math.min(c.max, this.#driver.maxConnections),
-        floor: Math.max(c.min, 1),
-        // No new time constant: an episode is one busy timeout (the time a
-        // writer waits for a lock), capped by the idle timeout; a busy timeout
-        // of 0 leaves the idle timeout.
-        intervalMs: Math.min(c.idleTimeoutMs, c.busyTimeoutMs || c.idleTimeoutMs),
-      });
-      this.#driver.onBackpressure = () => this.#onBackpressure();
-    }
+    this.#limit = poolLimit(c, this.#driver.maxConnections);
+    if (c.adaptive) this.#driver.onBackpressure = () => this.#onBackpressure();
     this.#connector = new Connector({
       driver: this.#driver,
       target: c.serverUrl ?? c.url,
@@ -109,11 +101,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       onRetry: () => this.#pump(),
     });
     this.#maintenance = new Maintenance({
-      maxLifetimeMs: c.maxLifetimeMs,
-      lifetimeJitter: c.lifetimeJitter,
-      idleTimeoutMs: c.idleTimeoutMs,
-      min: c.min,
-      validateTimeoutMs: c.validateTimeoutMs,
+      ...c,
       random: Math.random,
       onExpired: () => this.#pump(),
       onIdleDue: () => this.#reapIdle(),
@@ -135,7 +123,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * on first use). Rejects with `CONNECT_FAILED` carrying the driver's error.
    */
   async warmUp(): Promise<void> {
-    if (this.#state !== 'open') throw poolClosed();
+    if (this.#closing.started) throw poolClosed();
     const wanted = Math.min(Math.max(this.config.min, 1), this.config.max);
     const opening: Promise<void>[] = [];
     for (let n = this.#slots.size + this.#connector.creating; n < wanted; n++) opening.push(this.#create('warmUp'));
@@ -149,18 +137,10 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * else the first to come back. Waiters are served in arrival order.
    */
   acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
-    if (this.#state !== 'open') return Promise.reject(poolClosed());
     const { signal } = options;
-    if (signal?.aborted) {
-      this.#stats.totals.aborted++;
-      return Promise.reject(acquireAborted(signal));
-    }
     const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
-    if (typeof requested !== 'number' || Number.isNaN(requested) || requested < 0) {
-      return Promise.reject(
-        new PoolError('INVALID_ARGUMENT', `Expected \`timeoutMs\` to be a number >= 0, got ${String(requested)}`),
-      );
-    }
+    const refused = refuseRequest({ closed: this.#closing.started, signal, timeoutMs: requested });
+    if (refused !== undefined) return this.#refuse(refused);
     const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
     if (this.#waiters.size === 0) {
@@ -168,20 +148,10 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       // Served at once: no wait to measure, so no second clock read.
       if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt, enqueuedAt));
     }
-    // With the breaker open and no connection that could come back, waiting
-    // can only end in a timeout: fail now, with the cause.
-    if (this.#slots.size === 0 && this.#connector.refusing(enqueuedAt)) {
-      return Promise.reject(connectFailed(this.config.url, this.#connector.lastError));
-    }
-    // maxWaiters bounds callers waiting for a connection to come back; one the
-    // pool can still open a connection for is not waiting behind anybody.
-    const openable = Math.max(0, this.#cap() - this.#slots.size) + this.#slots.validating;
-    if (this.#waiters.size - openable >= this.config.maxWaiters) {
-      this.#stats.totals.exhausted++;
-      return Promise.reject(
-        new PoolError('POOL_EXHAUSTED', `${this.#waiters.size} callers are already waiting (maxWaiters)`),
-      );
-    }
+    const connector = this.#connector;
+    const line = { ...this.#counts(), breakerOpen: connector.refusing(enqueuedAt), lastError: connector.lastError };
+    const turnedAway = refuseWaiter({ ...line, maxWaiters: this.config.maxWaiters, url: this.config.url });
+    if (turnedAway !== undefined) return this.#refuse(turnedAway);
     const waiting = this.#waiters.wait({
       enqueuedAt,
       timeoutMs,
@@ -234,17 +204,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * first, then syncs again.
    */
   sync(): Promise<Replicated> {
-    const result = this.#syncing.then(() =>
-      this.use(async (lease) => {
-        const connection = lease[leaseConnection]();
-        if (connection.sync === undefined) {
-          throw new LibsqlError('sync() needs an embedded replica: a "file:" url with `syncUrl`', 'SYNC_NOT_SUPPORTED');
-        }
-        return connection.sync();
-      }),
-    );
-    this.#syncing = result.catch(() => undefined);
-    return result;
+    return this.#syncs.run(() => this.use((lease) => syncReplica(lease[leaseConnection]())));
   }
 
   /**
@@ -253,31 +213,27 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * that keeps per-connection state). `removeCleanupCallback()` unsets it.
    */
   setCleanupCallback(callback: ConnectionCleanupCallback): void {
-    if (typeof callback !== 'function') {
-      throw new PoolError('INVALID_ARGUMENT', 'setCleanupCallback expects a function');
-    }
-    this.#events.cleanupCallback = callback;
+    this.#events.setCleanupCallback(callback);
   }
 
   /** Stops calling the cleanup callback. */
   removeCleanupCallback(): void {
-    this.#events.cleanupCallback = undefined;
+    this.#events.removeCleanupCallback();
   }
 
   stats(): PoolStats {
-    const slots = this.#slots;
+    const counts = this.#counts();
     return this.#stats.snapshot({
-      size: slots.size,
-      idle: slots.idle,
+      size: counts.size,
+      idle: this.#slots.idle,
       // Everything open and not idle: opening, leased, returning, validating.
-      active: slots.size - slots.idle,
-      waiting: this.#waiters.size,
-      pending: this.#connector.creating,
-      min: this.config.min,
+      active: counts.size - this.#slots.idle,
+      waiting: counts.waiting,
+      pending: counts.creating,
+      min: counts.min,
       max: this.config.max,
-      // What the rule wants open now: a connection per lease and waiter, at least `min`.
-      target: Math.min(this.#cap(), Math.max(this.config.min, slots.leased + this.#waiters.size)),
-      effectiveMax: this.#cap(),
+      target: targetSize(counts),
+      effectiveMax: counts.cap,
       statementCache: this.#cache === false ? undefined : this.#cache.stats(),
     });
   }
@@ -288,8 +244,18 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * again returns the same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#close(options.timeoutMs ?? this.config.closeTimeoutMs);
-    return this.#closing;
+    return this.#closing.close(options.timeoutMs ?? this.config.closeTimeoutMs, {
+      stop: () => {
+        this.#connector.stop(poolClosed());
+        this.#waiters.rejectAll(poolClosed);
+        this.#maintenance.stop();
+      },
+      pump: () => this.#pump(),
+      busy: () => this.#slots.size > 0 || this.#connector.creating > 0,
+      closeAll: () => {
+        for (const slot of this.#slots.slots()) this.#retire(slot, 'poolClosed');
+      },
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -323,15 +289,14 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       waiter.resolve(this.#checkout(slot, waiter.enqueuedAt, performance.now()));
     }
     const creating = this.#connector.creating;
-    if (this.#state !== 'open') {
+    if (this.#closing.started) {
       for (const slot of this.#slots.idleSlots()) this.#retire(slot, 'poolClosed');
-      if (this.#slots.size === 0 && creating === 0) this.#drained?.();
+      if (this.#slots.size === 0 && creating === 0) this.#closing.drained();
       return;
     }
-    const pressure = this.#pressure;
-    if (pressure?.lowered === true) {
+    if (this.#limit.lowered) {
       // Recovery is read from elapsed time here, when the pool next does anything: no timer for it.
-      const change = pressure.refresh(performance.now());
+      const change = this.#limit.refresh(performance.now());
       if (change !== undefined) this.#events.emit('maxChanged', change);
     }
     // The common case, a lease back with nobody waiting and the pool at its
@@ -342,7 +307,14 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     // After a failed connect, wait out the backoff rather than spin; the retry
     // timer pumps when it is over.
     if (!this.#connector.mayConnect(now)) return this.#connector.armRetry();
-    this.#replaceExpired();
+    this.#maintenance.settleExpired(
+      () => this.#counts(),
+      (slot, step) => {
+        if (step === 'retire') return this.#retire(slot, 'lifetime');
+        slot.expiry = 'replacing';
+        this.#create('replace', slot).catch(() => undefined);
+      },
+    );
     const cap = this.#cap();
     let opening = this.#slots.size + this.#connector.creating;
     // One connect per waiter that none on its way covers. Each is checked
@@ -357,54 +329,35 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     }
   }
 
-  /** The most connections this pool may have open: `max`, lowered by back-pressure. */
+  /** The most connections this pool may have open: `max`, lowered by back-pressure. Reads no clock unless lowered. */
   #cap(): number {
-    const pressure = this.#pressure;
-    const lowered = pressure?.lowered === true ? pressure.at(performance.now()) : Infinity;
-    return Math.min(this.config.max, this.#driver.maxConnections, lowered);
+    const limit = this.#limit;
+    return limit.lowered ? limit.at(performance.now()) : limit.max;
   }
 
-  /** Starts replacements for expired connections the pool still needs; retires the others. */
-  #replaceExpired(): void {
-    for (const slot of this.#maintenance.expired) {
-      if (slot.expiry !== 'expired') continue;
-      const step = expiryStep({
-        idle: slot.state === 'idle',
-        needed: Math.max(this.config.min, this.#slots.leased + this.#waiters.size),
-        size: this.#slots.size,
-        expired: this.#maintenance.expired.size,
-        creating: this.#connector.creating,
-        cap: this.#cap(),
-      });
-      if (step === 'replace') {
-        slot.expiry = 'replacing';
-        this.#create('replace', slot).catch(() => undefined);
-      } else if (step === 'retire') {
-        this.#retire(slot, 'lifetime');
-      } else {
-        slot.expiry = 'retireAtCheckin';
-      }
-    }
+  /** What the sizing rules read of the pool now. */
+  #counts(): PoolCounts {
+    const { size, leased, validating } = this.#slots;
+    const { creating, connecting } = this.#connector;
+    const waiting = this.#waiters.size;
+    return { size, leased, validating, creating, connecting, waiting, min: this.config.min, cap: this.#cap() };
+  }
+
+  #refuse(refusal: Refusal): Promise<never> {
+    if (refusal.counts !== undefined) this.#stats.totals[refusal.counts]++;
+    return Promise.reject(refusal.error);
   }
 
   /** The database pushed back: halve the effective maximum, once per episode. */
   #onBackpressure(): void {
-    for (const change of this.#pressure!.signal(performance.now())) this.#events.emit('maxChanged', change);
+    for (const change of this.#limit.signal(performance.now())) this.#events.emit('maxChanged', change);
     // Idle connections above the lowered maximum go now; leased ones at checkin.
     for (let slot; this.#slots.size > this.#cap() && (slot = this.#slots.firstIdle()); ) this.#retire(slot, 'shrink');
     this.#pump();
   }
 
   #stillWanted(purpose: ConnectPurpose): boolean {
-    if (this.#state !== 'open') return false;
-    return connectStillWanted({
-      purpose,
-      waiting: this.#waiters.size,
-      connecting: this.#connector.connecting,
-      size: this.#slots.size,
-      min: this.config.min,
-      cap: this.#cap(),
-    });
+    return !this.#closing.started && connectStillWanted({ purpose, ...this.#counts() });
   }
 
   // ---- connection lifecycle ---------------------------------------------
@@ -438,16 +391,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#maintenance.born(slot);
     // Idle before `create` is emitted, so a listener sees it counted as idle
     // and can be served by it.
-    if (this.#state === 'open') this.#rest(slot, now);
+    if (!this.#closing.started) this.#rest(slot, now);
     this.#events.emit('create', slot.info());
     if (this.#events.has('resize')) this.#events.emit('resize', { from: size - 1, to: size, reason: 'open' });
-    if (this.#state !== 'open') this.#retire(slot, 'poolClosed');
-    if (replacing !== undefined) {
-      // The replacement is open and warm: the old connection may go.
-      this.#maintenance.replaced(replacing);
-      if (replacing.state === 'idle') this.#retire(replacing, 'lifetime');
-      else replacing.expiry = 'retireAtCheckin';
-    }
+    if (this.#closing.started) this.#retire(slot, 'poolClosed');
+    if (replacing !== undefined && this.#maintenance.replaced(replacing)) this.#retire(replacing, 'lifetime');
     this.#pump();
   }
 
@@ -489,7 +437,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#maintenance.ping(slot.connection).then(
       () => {
         if (slot.state !== 'validating') return;
-        if (this.#state !== 'open') return this.#retire(slot, 'poolClosed');
+        if (this.#closing.started) return this.#retire(slot, 'poolClosed');
         this.#rest(slot, performance.now());
         this.#pump();
       },
@@ -542,7 +490,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       restore: (after) =>
         !after.destroy &&
         (after.changed === true || this.config.afterRelease !== undefined) &&
-        this.#state === 'open' &&
+        !this.#closing.started &&
         slot.connection.brokenBy === undefined
           ? this.#sessions.checkin(slot.id, slot.connection, { ...slot.info(), heldMs: slot.heldMs })
           : undefined,
@@ -554,22 +502,12 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #afterCheckin(slot: Slot, how: LeaseEnd, failure?: CloseReason): void {
     if (slot.state === 'closed') return; // force-closed by pool.close() while returning
     this.#endLease(slot);
-    if (how.destroy) {
-      this.#retire(slot, failure ?? 'destroyed', how.error);
-    } else if (this.#state !== 'open') {
-      this.#retire(slot, 'poolClosed');
-    } else if (slot.connection.brokenBy !== undefined) {
-      this.#retire(slot, 'error', slot.connection.brokenBy);
-    } else if (slot.uses >= this.config.maxUses) {
-      this.#retire(slot, 'maxUses');
-    } else if (slot.expiry === 'retireAtCheckin') {
-      this.#retire(slot, 'lifetime');
-    } else if (this.#slots.size > this.#cap()) {
-      this.#retire(slot, 'shrink');
-    } else {
-      // It came back at leasedAt + heldMs: no need to read the clock again.
-      this.#rest(slot, slot.leasedAt + slot.heldMs);
-    }
+    const { size } = this.#slots;
+    const checkin = { how, failure, closing: this.#closing.started, maxUses: this.config.maxUses, size, cap: this.#cap() };
+    const close = closeAtCheckin(slot, checkin);
+    // It came back at leasedAt + heldMs: no need to read the clock again.
+    if (close === undefined) this.#rest(slot, slot.leasedAt + slot.heldMs);
+    else this.#retire(slot, close.reason, close.error);
     this.#pump();
   }
 
@@ -609,21 +547,6 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#events.cleanUp(slot.id);
     slot.connection.close();
     this.#pump();
-  }
-
-  async #close(timeoutMs: number): Promise<void> {
-    this.#state = 'closing';
-    this.#connector.stop(poolClosed());
-    this.#waiters.rejectAll(poolClosed);
-    this.#maintenance.stop();
-    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
-    this.#pump();
-    if (this.#slots.size > 0 || this.#connector.creating > 0) {
-      // Ref'd: `await pool.close()` must finish (see time.ts).
-      await raceTimeout(drained, timeoutMs, () => undefined, { awaited: true });
-      for (const slot of this.#slots.slots()) this.#retire(slot, 'poolClosed');
-    }
-    this.#state = 'closed';
   }
 }
 
