@@ -1,4 +1,4 @@
-import { needed, poolLimit, targetSize } from '../lib/pool/sizing';
+import { connectsToStart, needed, poolLimit, targetSize } from '../lib/pool/sizing';
 
 // The limit reads no clock: every call passes `now`.
 
@@ -54,5 +54,31 @@ describe('needed and targetSize: a connection per lease and waiter, at least min
   test('the target stops at the effective maximum', () => {
     expect(targetSize({ leased: 4, waiting: 6, min: 0, cap: 8 })).toBe(8);
     expect(targetSize({ leased: 1, waiting: 0, min: 0, cap: 8 })).toBe(1);
+  });
+});
+
+describe('connectsToStart: the connects the scheduler starts now', () => {
+  const none = { size: 0, creating: 0, waiting: 0, min: 0, cap: 10 };
+
+  test('one per waiter', () => {
+    expect(connectsToStart({ ...none, waiting: 2 })).toEqual(['waiter', 'waiter']);
+  });
+
+  test('none for a waiter a connect on its way already covers', () => {
+    expect(connectsToStart({ ...none, waiting: 2, creating: 1 })).toEqual(['waiter']);
+    expect(connectsToStart({ ...none, waiting: 1, creating: 1 })).toEqual([]);
+  });
+
+  test('then enough to reach min, counting those opening', () => {
+    expect(connectsToStart({ ...none, size: 1, waiting: 1, min: 3 })).toEqual(['waiter', 'min']);
+  });
+
+  test('never past the effective maximum', () => {
+    expect(connectsToStart({ ...none, size: 2, waiting: 5, cap: 3 })).toEqual(['waiter']);
+    expect(connectsToStart({ ...none, size: 2, min: 5, cap: 3 })).toEqual(['min']);
+  });
+
+  test('nothing when nobody waits and min is met', () => {
+    expect(connectsToStart({ ...none, size: 2, min: 2 })).toEqual([]);
   });
 });

@@ -76,10 +76,13 @@ describe('Maintenance: expired connections', () => {
       lifetimeJitter: 0,
       idleTimeoutMs: Infinity,
       min: 1,
+      validateAfterIdleMs: Infinity,
       validateTimeoutMs: 1000,
       random: () => 0,
+      slots: new Census(),
       onExpired: () => undefined,
-      onIdleDue: () => undefined,
+      retire: () => undefined,
+      validated: () => undefined,
     });
   }
 
@@ -104,6 +107,7 @@ describe('Maintenance: expired connections', () => {
       (_, step) => steps.push(step),
     );
     expect(steps).toEqual(['replace']);
+    expect(slot.expiry).toBe('replacing');
   });
 
   test('one the pool does not need is retired at once when idle', async () => {
@@ -149,3 +153,53 @@ describe('Maintenance: expired connections', () => {
     expect(leased.expiry).toBe('retireAtCheckin');
   });
 });
+
+describe('Maintenance: the idle connection to lend', () => {
+  function maintenance(slots: Census, retired: string[]) {
+    return new Maintenance({
+      maxLifetimeMs: Infinity,
+      lifetimeJitter: 0,
+      idleTimeoutMs: Infinity,
+      min: 0,
+      validateAfterIdleMs: Infinity,
+      validateTimeoutMs: 1000,
+      random: () => 0,
+      slots,
+      onExpired: () => undefined,
+      retire: (slot, reason) => {
+        retired.push(`${slot.id} ${reason}`);
+        slot.close();
+      },
+      validated: () => undefined,
+    });
+  }
+
+  test('is the one returned most recently', () => {
+    const slots = new Census();
+    const [older, newer] = [new Slot(1, live(), slots), new Slot(2, live(), slots)];
+    older.rest(0);
+    newer.rest(1);
+    expect(maintenance(slots, []).takeIdle()).toBe(newer);
+  });
+
+  test('one that died while idle is retired on the way, never lent', () => {
+    const slots = new Census();
+    const alive = new Slot(1, live(), slots);
+    const dead = new Slot(2, { brokenBy: new Error('socket closed') } as unknown as DriverConnection, slots);
+    alive.rest(0);
+    dead.rest(1);
+    const retired: string[] = [];
+    expect(maintenance(slots, retired).takeIdle()).toBe(alive);
+    expect(retired).toEqual(['2 error']);
+  });
+
+  test('none when every idle one is dead', () => {
+    const slots = new Census();
+    new Slot(1, { brokenBy: new Error('gone') } as unknown as DriverConnection, slots).rest(0);
+    expect(maintenance(slots, []).takeIdle()).toBeUndefined();
+  });
+});
+
+function live(): DriverConnection {
+  return { brokenBy: undefined } as unknown as DriverConnection;
+}

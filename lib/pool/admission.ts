@@ -9,6 +9,13 @@ import type { PoolCounts } from './sizing';
  * the pool counts and rejects.
  */
 
+export interface AcquireOptions {
+  /** Aborts the wait with `ACQUIRE_ABORTED`. */
+  signal?: AbortSignal;
+  /** Overrides `acquireTimeoutMs` for this call. */
+  timeoutMs?: number;
+}
+
 /** Why a caller is turned away, and the stats total it counts towards, if any. */
 export interface Refusal {
   readonly error: PoolError;

@@ -1,5 +1,10 @@
 import { raceTimeout } from '../time';
 
+export interface CloseOptions {
+  /** How long to wait for leases before closing their connections. @default config.closeTimeoutMs */
+  timeoutMs?: number;
+}
+
 /** What closing asks of the pool. */
 export interface CloseSteps {
   /** Stops everything that admits or opens: callers, connects, timers. */

@@ -9,33 +9,21 @@ import type { Driver, DriverStatement, Replicated } from '../drivers/driver';
 import { statementCacheFor, type PreparedStatementCache } from '../statement-cache';
 import { PoolStatsRecorder, type PoolStats } from '../stats';
 import { timerDelay } from '../time';
-import { refuseRequest, refuseWaiter, type Refusal } from './admission';
-import { Closing } from './closing';
+import { refuseRequest, refuseWaiter, type AcquireOptions, type Refusal } from './admission';
+import { Closing, type CloseOptions } from './closing';
 import { Connector, type Opened } from './connector';
 import { PoolEmitter } from './emitter';
 import { LeakDetector } from './leak-detector';
-import { Maintenance, closeAtCheckin, needsPing } from './maintenance';
+import { Maintenance, closeAtCheckin } from './maintenance';
 import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revokeLease, warmStatements } from './pooled-connection';
 import type { BatchStatement, LeaseEnd } from './pooled-connection';
 import { SyncQueue, syncReplica } from './replica-sync';
 import { resetAfterLease } from './reset';
 import { SessionKeeper } from './session';
-import { connectStillWanted, poolLimit, targetSize } from './sizing';
+import { connectStillWanted, connectsToStart, poolLimit, targetSize } from './sizing';
 import type { BackpressureLimit, ConnectPurpose, PoolCounts } from './sizing';
 import { Census, Slot } from './slot';
 import { WaiterQueue } from './waiters';
-
-export interface AcquireOptions {
-  /** Aborts the wait with `ACQUIRE_ABORTED`. */
-  signal?: AbortSignal;
-  /** Overrides `acquireTimeoutMs` for this call. */
-  timeoutMs?: number;
-}
-
-export interface CloseOptions {
-  /** How long to wait for leases before closing their connections. @default config.closeTimeoutMs */
-  timeoutMs?: number;
-}
 
 /**
  * A pool of libSQL connections that reuses each one, with its prepared
@@ -57,7 +45,6 @@ export interface CloseOptions {
  */
 export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly config: ResolvedConfig;
-  readonly #driver: Driver;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
   readonly #stats = new PoolStatsRecorder();
   readonly #events = new PoolEmitter(this);
@@ -77,8 +64,6 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly #syncs = new SyncQueue();
 
   /**
-   * Opens no connection: `warmUp()` (or the first `acquire()`) does.
-   *
    * @param driver Opens the physical connections. Defaults to the driver for
    * `config.url`; pass one to wrap it (tests inject faults this way).
    */
@@ -86,16 +71,12 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     super();
     this.config = resolveConfig(config);
     const c = this.config;
-    this.#driver = driver ?? createDriver(c.target, c);
+    driver ??= createDriver(c.target, c);
     this.#cache = statementCacheFor<DriverStatement>(c.statementCache);
     this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
-    this.#limit = poolLimit(c, this.#driver.maxConnections);
-    if (c.adaptive) this.#driver.onBackpressure = () => this.#onBackpressure();
-    this.#connector = new Connector({
-      driver: this.#driver,
-      target: c.serverUrl ?? c.url,
-      timeoutMs: c.connectTimeoutMs,
-      backoff: { baseMs: c.connectRetryMs, maxMs: c.connectRetryMaxMs, threshold: c.breakerThreshold, random: Math.random },
+    this.#limit = poolLimit(c, driver.maxConnections);
+    if (c.adaptive) driver.onBackpressure = () => this.#onBackpressure();
+    this.#connector = Connector.forPool(c, driver, {
       // Part of opening it: a setup that fails is a failed connect (and closed).
       setUp: c.afterConnect === undefined ? undefined : (id, connection) => this.#sessions.setUp(id, connection),
       onRetry: () => this.#pump(),
@@ -103,14 +84,18 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#maintenance = new Maintenance({
       ...c,
       random: Math.random,
+      slots: this.#slots,
       onExpired: () => this.#pump(),
-      onIdleDue: () => this.#reapIdle(),
+      retire: (slot, reason, error) => this.#retire(slot, reason, error),
+      validated: (slot) => {
+        if (this.#closing.started) return this.#retire(slot, 'poolClosed');
+        this.#rest(slot, performance.now());
+        this.#pump();
+      },
     });
-    if (Number.isFinite(c.leakDetectionMs)) {
-      this.#leaks = new LeakDetector(c.leakDetectionMs, () => performance.now(), (token, report) =>
-        this.#events.emit('leak', { ...(token as Slot).info(), ...report }),
-      );
-    }
+    this.#leaks = LeakDetector.over(c.leakDetectionMs, (token, report) =>
+      this.#events.emit('leak', { ...(token as Slot).info(), ...report }),
+    );
   }
 
   /** The statement cache this pool fills and evicts, or `false`. */
@@ -140,30 +125,24 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const { signal } = options;
     const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
     const refused = refuseRequest({ closed: this.#closing.started, signal, timeoutMs: requested });
-    if (refused !== undefined) return this.#refuse(refused);
+    if (refused !== undefined) return Promise.reject(this.#turnAway(refused.counts, () => refused.error));
     const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
     if (this.#waiters.size === 0) {
-      const slot = this.#takeIdle();
+      const slot = this.#maintenance.takeIdle();
       // Served at once: no wait to measure, so no second clock read.
       if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt, enqueuedAt));
     }
     const connector = this.#connector;
     const line = { ...this.#counts(), breakerOpen: connector.refusing(enqueuedAt), lastError: connector.lastError };
     const turnedAway = refuseWaiter({ ...line, maxWaiters: this.config.maxWaiters, url: this.config.url });
-    if (turnedAway !== undefined) return this.#refuse(turnedAway);
+    if (turnedAway !== undefined) return Promise.reject(this.#turnAway(turnedAway.counts, () => turnedAway.error));
     const waiting = this.#waiters.wait({
       enqueuedAt,
       timeoutMs,
       signal,
-      timedOut: () => {
-        this.#stats.totals.timeouts++;
-        return acquireTimedOut(timeoutMs, this.stats(), this.#connector.lastError);
-      },
-      aborted: (s) => {
-        this.#stats.totals.aborted++;
-        return acquireAborted(s);
-      },
+      timedOut: () => this.#turnAway('timeouts', () => acquireTimedOut(timeoutMs, this.stats(), this.#connector.lastError)),
+      aborted: (s) => this.#turnAway('aborted', () => acquireAborted(s)),
     });
     this.#pump();
     return waiting;
@@ -223,19 +202,12 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   stats(): PoolStats {
     const counts = this.#counts();
-    return this.#stats.snapshot({
-      size: counts.size,
-      idle: this.#slots.idle,
-      // Everything open and not idle: opening, leased, returning, validating.
-      active: counts.size - this.#slots.idle,
-      waiting: counts.waiting,
-      pending: counts.creating,
-      min: counts.min,
-      max: this.config.max,
-      target: targetSize(counts),
-      effectiveMax: counts.cap,
-      statementCache: this.#cache === false ? undefined : this.#cache.stats(),
-    });
+    const { size, waiting, creating: pending, min, cap: effectiveMax } = counts;
+    const { idle } = this.#slots;
+    const statementCache = this.#cache === false ? undefined : this.#cache.stats();
+    // Active: everything open and not idle (opening, leased, returning, validating).
+    const current = { size, idle, active: size - idle, waiting, pending, min, max: this.config.max, effectiveMax };
+    return this.#stats.snapshot({ ...current, target: targetSize(counts), statementCache });
   }
 
   /**
@@ -252,9 +224,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       },
       pump: () => this.#pump(),
       busy: () => this.#slots.size > 0 || this.#connector.creating > 0,
-      closeAll: () => {
-        for (const slot of this.#slots.slots()) this.#retire(slot, 'poolClosed');
-      },
+      closeAll: () => this.#slots.slots().forEach((slot) => this.#retire(slot, 'poolClosed')),
     });
   }
 
@@ -283,7 +253,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   #schedule(): void {
     while (this.#waiters.size > 0) {
-      const slot = this.#takeIdle();
+      const slot = this.#maintenance.takeIdle();
       if (slot === undefined) break;
       const waiter = this.#waiters.take()!;
       waiter.resolve(this.#checkout(slot, waiter.enqueuedAt, performance.now()));
@@ -307,57 +277,41 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     // After a failed connect, wait out the backoff rather than spin; the retry
     // timer pumps when it is over.
     if (!this.#connector.mayConnect(now)) return this.#connector.armRetry();
-    this.#maintenance.settleExpired(
-      () => this.#counts(),
-      (slot, step) => {
-        if (step === 'retire') return this.#retire(slot, 'lifetime');
-        slot.expiry = 'replacing';
-        this.#create('replace', slot).catch(() => undefined);
-      },
-    );
-    const cap = this.#cap();
-    let opening = this.#slots.size + this.#connector.creating;
-    // One connect per waiter that none on its way covers. Each is checked
-    // again when it gets its turn under the connect limit (#stillWanted).
-    for (let n = this.#waiters.size - this.#connector.creating; n > 0 && opening < cap; n--, opening++) {
+    // A replacement keeps the expired connection serving until it is open (make before break).
+    this.#maintenance.settleExpired(() => this.#counts(), (slot, step) => {
+      if (step === 'retire') this.#retire(slot, 'lifetime');
+      else this.#create('replace', slot).catch(() => undefined);
+    });
+    for (const purpose of connectsToStart(this.#counts())) {
+      // Half open, the breaker admits one probe at a time.
       if (!this.#connector.mayConnect(now)) break;
-      this.#create('waiter').catch(() => undefined);
-    }
-    for (const want = Math.min(cap, this.config.min); opening < want; opening++) {
-      if (!this.#connector.mayConnect(now)) break;
-      this.#create('min').catch(() => undefined);
+      this.#create(purpose).catch(() => undefined);
     }
   }
 
-  /** The most connections this pool may have open: `max`, lowered by back-pressure. Reads no clock unless lowered. */
-  #cap(): number {
-    const limit = this.#limit;
-    return limit.lowered ? limit.at(performance.now()) : limit.max;
-  }
-
-  /** What the sizing rules read of the pool now. */
+  /** What the sizing rules read of the pool now. The clock is read only while the maximum is lowered. */
   #counts(): PoolCounts {
     const { size, leased, validating } = this.#slots;
     const { creating, connecting } = this.#connector;
-    const waiting = this.#waiters.size;
-    return { size, leased, validating, creating, connecting, waiting, min: this.config.min, cap: this.#cap() };
+    const limit = this.#limit;
+    const cap = limit.lowered ? limit.at(performance.now()) : limit.max;
+    return { size, leased, validating, creating, connecting, waiting: this.#waiters.size, min: this.config.min, cap };
   }
 
-  #refuse(refusal: Refusal): Promise<never> {
-    if (refusal.counts !== undefined) this.#stats.totals[refusal.counts]++;
-    return Promise.reject(refusal.error);
+  /** Counts a turned-away caller towards its stats total, if any, before its error is made: a timeout's stats include it. */
+  #turnAway(total: Refusal['counts'] | 'timeouts', error: () => unknown): unknown {
+    if (total !== undefined) this.#stats.totals[total]++;
+    return error();
   }
 
   /** The database pushed back: halve the effective maximum, once per episode. */
   #onBackpressure(): void {
     for (const change of this.#limit.signal(performance.now())) this.#events.emit('maxChanged', change);
     // Idle connections above the lowered maximum go now; leased ones at checkin.
-    for (let slot; this.#slots.size > this.#cap() && (slot = this.#slots.firstIdle()); ) this.#retire(slot, 'shrink');
+    for (let slot; this.#slots.size > this.#counts().cap && (slot = this.#slots.firstIdle()); ) {
+      this.#retire(slot, 'shrink');
+    }
     this.#pump();
-  }
-
-  #stillWanted(purpose: ConnectPurpose): boolean {
-    return !this.#closing.started && connectStillWanted({ purpose, ...this.#counts() });
   }
 
   // ---- connection lifecycle ---------------------------------------------
@@ -365,11 +319,18 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   /** Opens a connection for `purpose`; `replacing` is the expired one it stands in for. */
   #create(purpose: ConnectPurpose, replacing?: Slot): Promise<void> {
     return this.#connector.open(
-      () => this.#stillWanted(purpose),
+      () => !this.#closing.started && connectStillWanted({ purpose, ...this.#counts() }),
       (opened) => this.#opened(opened, replacing),
       (error) => {
         if (replacing !== undefined) replacing.expiry = 'expired';
-        this.#onCreateFailed(error);
+        this.#stats.totals.createErrors++;
+        this.#events.emit('connectError', this.#connector.failed(error));
+        // With nothing open and nothing opening, no waiter can be served: fail
+        // them now with the cause rather than let each one time out.
+        if (this.#slots.size === 0 && this.#connector.creating === 0) {
+          this.#waiters.rejectAll(() => connectFailed(this.config.url, error));
+        }
+        this.#pump();
         throw connectFailed(this.config.url, error);
       },
     );
@@ -380,8 +341,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (opened === undefined) {
       // Not started: nobody needs it any more.
       if (replacing !== undefined) replacing.expiry = 'expired';
-      this.#pump();
-      return;
+      return this.#pump();
     }
     const now = performance.now();
     const slot = new Slot(opened.id, opened.connection, this.#slots);
@@ -399,65 +359,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#pump();
   }
 
-  #onCreateFailed(error: unknown): void {
-    this.#stats.totals.createErrors++;
-    this.#events.emit('connectError', this.#connector.failed(error));
-    // With nothing open and nothing opening, no waiter can be served: fail them
-    // now with the cause rather than let each one time out.
-    if (this.#slots.size === 0 && this.#connector.creating === 0) {
-      this.#waiters.rejectAll(() => connectFailed(this.config.url, error));
-    }
-    this.#pump();
-  }
-
-  /**
-   * The most recently returned idle connection that is still usable, left on
-   * top of the idle stack for the caller to lend at once. One that died while
-   * idle (a remote socket closed, say) is retired on the way, so no caller is
-   * handed a dead connection; one idle long is pinged first.
-   */
-  #takeIdle(): Slot | undefined {
-    const validateAfter = this.config.validateAfterIdleMs;
-    const now = Number.isFinite(validateAfter) ? performance.now() : 0;
-    for (let slot; (slot = this.#slots.lastIdle()); ) {
-      if (slot.connection.brokenBy !== undefined) this.#retire(slot, 'error', slot.connection.brokenBy);
-      else if (needsPing(slot, validateAfter, now)) this.#validate(slot);
-      else return slot;
-    }
-    return undefined;
-  }
-
-  /**
-   * Pings a connection that sat idle long before it is lent again. The caller
-   * that would have had it is served by another, or waits in line; a
-   * connection that fails is closed (`unhealthy`).
-   */
-  #validate(slot: Slot): void {
-    slot.validate();
-    this.#maintenance.ping(slot.connection).then(
-      () => {
-        if (slot.state !== 'validating') return;
-        if (this.#closing.started) return this.#retire(slot, 'poolClosed');
-        this.#rest(slot, performance.now());
-        this.#pump();
-      },
-      (error: unknown) => {
-        if (slot.state === 'validating') this.#retire(slot, 'unhealthy', error);
-      },
-    );
-  }
-
   #rest(slot: Slot, now: number): void {
     slot.rest(now);
-    this.#maintenance.armIdle(this.#slots.firstIdle(), this.#slots.size);
-  }
-
-  #reapIdle(): void {
-    const idle = this.#slots.idleSlots();
-    const close = this.#maintenance.idleDue(idle, this.#slots.size, performance.now());
-    // The bottom of the stack has been idle longest.
-    for (const slot of idle.slice(0, close)) this.#retire(slot, 'idle');
-    this.#maintenance.armIdle(this.#slots.firstIdle(), this.#slots.size);
+    this.#maintenance.armIdle();
   }
 
   // ---- the lease --------------------------------------------------------
@@ -468,10 +372,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions);
     // Held weakly when leaks are watched, so a lease dropped without release can be collected and reported.
     checkout = slot.lend(lease, this.#leaks !== undefined, now);
-    if (this.#leaks !== undefined) {
-      // Collected unreleased: whether it changed the session is unknown, so check.
-      slot.leakHandle = this.#leaks.watch(lease, slot, () => this.#checkin(slot, checkout, SESSION_CHANGED));
-    }
+    // Collected unreleased: whether it changed the session is unknown, so check.
+    slot.leakHandle = this.#leaks?.watch(lease, slot, () => this.#checkin(slot, checkout, SESSION_CHANGED));
     const waitedMs = now - enqueuedAt;
     this.#stats.recordCheckout(waitedMs);
     if (this.#events.has('checkout')) this.#events.emit('checkout', { ...slot.info(), waitedMs });
@@ -480,18 +382,12 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   #checkin(slot: Slot, checkout: number, how: LeaseEnd): void {
     if (!slot.takeBack(checkout, performance.now())) return;
-    if (slot.leakHandle !== undefined) {
-      this.#leaks!.end(slot.leakHandle, slot);
-      slot.leakHandle = undefined;
-    }
+    if (slot.leakHandle !== undefined) this.#leaks!.end(slot.leakHandle, slot);
+    slot.leakHandle = undefined;
     resetAfterLease(slot.connection, how, {
       returning: () => slot.state === 'returning',
-      // Only for a lease that changed the session, or with a hook: a plain one costs nothing here.
       restore: (after) =>
-        !after.destroy &&
-        (after.changed === true || this.config.afterRelease !== undefined) &&
-        !this.#closing.started &&
-        slot.connection.brokenBy === undefined
+        this.#sessions.wantsCheckin(after) && !this.#closing.started && slot.connection.brokenBy === undefined
           ? this.#sessions.checkin(slot.id, slot.connection, { ...slot.info(), heldMs: slot.heldMs })
           : undefined,
       done: (after, failure) => this.#afterCheckin(slot, after, failure),
@@ -502,9 +398,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #afterCheckin(slot: Slot, how: LeaseEnd, failure?: CloseReason): void {
     if (slot.state === 'closed') return; // force-closed by pool.close() while returning
     this.#endLease(slot);
-    const { size } = this.#slots;
-    const checkin = { how, failure, closing: this.#closing.started, maxUses: this.config.maxUses, size, cap: this.#cap() };
-    const close = closeAtCheckin(slot, checkin);
+    const closing = this.#closing.started;
+    const close = closeAtCheckin(slot, { ...this.#counts(), how, failure, closing, maxUses: this.config.maxUses });
     // It came back at leasedAt + heldMs: no need to read the clock again.
     if (close === undefined) this.#rest(slot, slot.leasedAt + slot.heldMs);
     else this.#retire(slot, close.reason, close.error);
@@ -550,25 +445,3 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   }
 }
 
-/**
- * Validates `config`, opens `min` connections (at least one) and resolves with
- * the pool. Listeners attached to the pool it returns miss the `create` of
- * those first connections; to see them, construct the pool, attach, then warm
- * it up:
- *
- * ```ts
- * const pool = new AdaptiveConnectionPool(config);
- * pool.on('create', onCreate);
- * await pool.warmUp();
- * ```
- */
-export async function createPool(config: PoolConfig, driver?: Driver): Promise<AdaptiveConnectionPool> {
-  const pool = new AdaptiveConnectionPool(config, driver);
-  try {
-    await pool.warmUp();
-  } catch (error) {
-    await pool.close({ timeoutMs: 0 });
-    throw error;
-  }
-  return pool;
-}

@@ -71,6 +71,20 @@ export function connectStillWanted(c: ConnectCheck): boolean {
   return c.waiting > c.connecting;
 }
 
+/**
+ * The connects to start now, in order: one per waiter that no connect on its
+ * way covers, then enough to reach `min`, never past the effective maximum.
+ * Each is checked again when it gets its turn under the connect limit
+ * (`connectStillWanted`).
+ */
+export function connectsToStart(c: Pick<PoolCounts, 'size' | 'creating' | 'waiting' | 'min' | 'cap'>): ConnectPurpose[] {
+  const starts: ConnectPurpose[] = [];
+  let opening = c.size + c.creating;
+  for (let n = c.waiting - c.creating; n > 0 && opening < c.cap; n--, opening++) starts.push('waiter');
+  for (const want = Math.min(c.cap, c.min); opening < want; opening++) starts.push('min');
+  return starts;
+}
+
 export interface IdleReap {
   /** How many of the longest-idle connections to close now. */
   readonly close: number;
