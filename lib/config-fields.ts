@@ -101,7 +101,6 @@ export interface PoolConfig {
    * `PreparedStatementCache` to share between pools.
    * @default { maxSize: 1000, maxPerConnection: 100 }
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   statementCache?: false | { maxSize?: number; maxPerConnection?: number } | PreparedStatementCache<any>;
   /**
    * Sets up each new connection before it is lent (pgxpool `AfterConnect`,

@@ -1,6 +1,8 @@
 // The pool
-export { AdaptiveConnectionPool, createPool } from './pool/pool';
-export type { AcquireOptions, CloseOptions } from './pool/pool';
+export { AdaptiveConnectionPool } from './pool/pool';
+export { createPool } from './pool/create-pool';
+export type { AcquireOptions } from './pool/admission';
+export type { CloseOptions } from './pool/closing';
 export { PooledConnection } from './pool/pooled-connection';
 export type { BatchStatement } from './pool/pooled-connection';
 export { resolveConfig } from './config';

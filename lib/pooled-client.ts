@@ -3,7 +3,8 @@ import { LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
 import type { PoolConfig } from './config';
 import { isPoolError } from './errors';
-import { AdaptiveConnectionPool, createPool } from './pool/pool';
+import { AdaptiveConnectionPool } from './pool/pool';
+import { createPool } from './pool/create-pool';
 import { executeEach, type BatchStatement, type PooledConnection } from './pool/pooled-connection';
 
 /**

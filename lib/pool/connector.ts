@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import type { ResolvedConfig } from '../config';
 import type { ConnectErrorEvent, ConnectionId } from '../events';
 import { connectWithin } from '../drivers/connect-deadline';
 import type { Driver, DriverConnection } from '../drivers/driver';
@@ -17,6 +18,12 @@ export interface ConnectorOptions {
   /** The backoff after a failure is over: the pool may connect again. */
   readonly onRetry: () => void;
 }
+
+/** What a pool's settings say about connecting. */
+export type ConnectSettings = Pick<
+  ResolvedConfig,
+  'url' | 'serverUrl' | 'connectTimeoutMs' | 'connectRetryMs' | 'connectRetryMaxMs' | 'breakerThreshold'
+>;
 
 /** A connection just opened, and set up. */
 export interface Opened {
@@ -46,6 +53,13 @@ export class Connector {
   constructor(options: ConnectorOptions) {
     this.#o = options;
     this.#backoff = new ConnectBackoff(options.backoff);
+  }
+
+  /** The connector a pool's settings describe: its errors name the server when there is one. */
+  static forPool(c: ConnectSettings, driver: Driver, hooks: Pick<ConnectorOptions, 'setUp' | 'onRetry'>): Connector {
+    const { connectRetryMs: baseMs, connectRetryMaxMs: maxMs, breakerThreshold: threshold } = c;
+    const backoff = { baseMs, maxMs, threshold, random: Math.random };
+    return new Connector({ driver, target: c.serverUrl ?? c.url, timeoutMs: c.connectTimeoutMs, backoff, ...hooks });
   }
 
   /** Connects queued or in flight. */

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import { poolEventChannels } from '../diagnostics';
-import { reportError } from '../errors';
+import { PoolError, reportError } from '../errors';
 import type { ConnectionCleanupCallback, ConnectionId, PoolEvents } from '../events';
 
 interface ListenerRecord {
@@ -79,9 +79,20 @@ export class PoolEmitter {
     if (channel?.hasSubscribers) channel.publish(payload);
   }
 
-  /** The one callback run with the id of each connection that closes (`pool.setCleanupCallback`). */
-  set cleanupCallback(callback: ConnectionCleanupCallback | undefined) {
+  /**
+   * Sets the one callback run with the id of each connection that closes
+   * (`pool.setCleanupCallback`). Anything but a function is refused here,
+   * when it is set, rather than failing at each close.
+   */
+  setCleanupCallback(callback: ConnectionCleanupCallback): void {
+    if (typeof callback !== 'function') {
+      throw new PoolError('INVALID_ARGUMENT', 'setCleanupCallback expects a function');
+    }
     this.#cleanupCallback = callback;
+  }
+
+  removeCleanupCallback(): void {
+    this.#cleanupCallback = undefined;
   }
 
   /** Runs the cleanup callback, isolated like a listener. */

@@ -50,6 +50,14 @@ export class LeakDetector<K extends object> {
     });
   }
 
+  /** A detector for leases held over `thresholdMs`, or `undefined` for `Infinity`: nothing to watch. */
+  static over<K extends object>(
+    thresholdMs: number,
+    report: (token: object, report: LeakReport) => void,
+  ): LeakDetector<K> | undefined {
+    return Number.isFinite(thresholdMs) ? new LeakDetector<K>(thresholdMs, () => performance.now(), report) : undefined;
+  }
+
   /**
    * Starts watching `lease`. `token` identifies the checkout to `report` (it
    * must not reference the lease, or the lease could never be collected);

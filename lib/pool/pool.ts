@@ -1,38 +1,29 @@
 import { EventEmitter } from 'eventemitter3';
 import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
 import { transactionModeToBegin } from '@libsql/core/util';
-import { LibsqlError } from '@libsql/core/api';
 import { resolveConfig, type PoolConfig, type ResolvedConfig } from '../config';
-import { PoolError, acquireAborted, acquireTimedOut, connectFailed, poolClosed } from '../errors';
+import { acquireAborted, acquireTimedOut, connectFailed, poolClosed } from '../errors';
 import type { CloseReason, ConnectionCleanupCallback, PoolEvents } from '../events';
 import { createDriver } from '../drivers/create-driver';
 import type { Driver, DriverStatement, Replicated } from '../drivers/driver';
 import { statementCacheFor, type PreparedStatementCache } from '../statement-cache';
 import { PoolStatsRecorder, type PoolStats } from '../stats';
-import { raceTimeout, timerDelay } from '../time';
+import { timerDelay } from '../time';
+import { refuseRequest, refuseWaiter, type AcquireOptions, type Refusal } from './admission';
+import { Closing, type CloseOptions } from './closing';
 import { Connector, type Opened } from './connector';
 import { PoolEmitter } from './emitter';
 import { LeakDetector } from './leak-detector';
-import { Maintenance, expiryStep, needsPing } from './maintenance';
+import { Maintenance, closeAtCheckin } from './maintenance';
 import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revokeLease, warmStatements } from './pooled-connection';
 import type { BatchStatement, LeaseEnd } from './pooled-connection';
+import { SyncQueue, syncReplica } from './replica-sync';
 import { resetAfterLease } from './reset';
 import { SessionKeeper } from './session';
-import { BackpressureLimit, connectStillWanted, type ConnectPurpose } from './sizing';
+import { connectStillWanted, connectsToStart, poolLimit, targetSize } from './sizing';
+import type { BackpressureLimit, ConnectPurpose, PoolCounts } from './sizing';
 import { Census, Slot } from './slot';
 import { WaiterQueue } from './waiters';
-
-export interface AcquireOptions {
-  /** Aborts the wait with `ACQUIRE_ABORTED`. */
-  signal?: AbortSignal;
-  /** Overrides `acquireTimeoutMs` for this call. */
-  timeoutMs?: number;
-}
-
-export interface CloseOptions {
-  /** How long to wait for leases before closing their connections. @default config.closeTimeoutMs */
-  timeoutMs?: number;
-}
 
 /**
  * A pool of libSQL connections that reuses each one, with its prepared
@@ -54,30 +45,25 @@ export interface CloseOptions {
  */
 export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly config: ResolvedConfig;
-  readonly #driver: Driver;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
   readonly #stats = new PoolStatsRecorder();
   readonly #events = new PoolEmitter(this);
-  #state: 'open' | 'closing' | 'closed' = 'open';
+  readonly #closing = new Closing();
   readonly #slots = new Census();
   readonly #waiters = new WaiterQueue<PooledConnection>();
   readonly #connector: Connector;
   readonly #maintenance: Maintenance;
-  /** The effective maximum under back-pressure (`adaptive`); `undefined` for a fixed pool. */
-  readonly #pressure: BackpressureLimit | undefined;
+  /** The effective maximum: lowered by back-pressure in an adaptive pool, fixed otherwise. */
+  readonly #limit: BackpressureLimit;
   readonly #leaks: LeakDetector<PooledConnection> | undefined;
   /** Setup and checkin hooks, and the session state restored at checkin. */
   readonly #sessions: SessionKeeper;
   /** `#pump()` is running; `#pumpAgain`: a state change during it asked for one more pass. */
   #pumping = false;
   #pumpAgain = false;
-  #closing: Promise<void> | undefined;
-  #drained: (() => void) | undefined;
-  #syncing: Promise<unknown> = Promise.resolve();
+  readonly #syncs = new SyncQueue();
 
   /**
-   * Opens no connection: `warmUp()` (or the first `acquire()`) does.
-   *
    * @param driver Opens the physical connections. Defaults to the driver for
    * `config.url`; pass one to wrap it (tests inject faults this way).
    */
@@ -85,44 +71,31 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     super();
     this.config = resolveConfig(config);
     const c = this.config;
-    this.#driver = driver ?? createDriver(c.target, c);
+    driver ??= createDriver(c.target, c);
     this.#cache = statementCacheFor<DriverStatement>(c.statementCache);
     this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
-    if (c.adaptive) {
-      this.#pressure = new BackpressureLimit({
-        max: Math.min(c.max, this.#driver.maxConnections),
-        floor: Math.max(c.min, 1),
-        // No new time constant: an episode is one busy timeout (the time a
-        // writer waits for a lock), capped by the idle timeout; a busy timeout
-        // of 0 leaves the idle timeout.
-        intervalMs: Math.min(c.idleTimeoutMs, c.busyTimeoutMs || c.idleTimeoutMs),
-      });
-      this.#driver.onBackpressure = () => this.#onBackpressure();
-    }
-    this.#connector = new Connector({
-      driver: this.#driver,
-      target: c.serverUrl ?? c.url,
-      timeoutMs: c.connectTimeoutMs,
-      backoff: { baseMs: c.connectRetryMs, maxMs: c.connectRetryMaxMs, threshold: c.breakerThreshold, random: Math.random },
+    this.#limit = poolLimit(c, driver.maxConnections);
+    if (c.adaptive) driver.onBackpressure = () => this.#onBackpressure();
+    this.#connector = Connector.forPool(c, driver, {
       // Part of opening it: a setup that fails is a failed connect (and closed).
       setUp: c.afterConnect === undefined ? undefined : (id, connection) => this.#sessions.setUp(id, connection),
       onRetry: () => this.#pump(),
     });
     this.#maintenance = new Maintenance({
-      maxLifetimeMs: c.maxLifetimeMs,
-      lifetimeJitter: c.lifetimeJitter,
-      idleTimeoutMs: c.idleTimeoutMs,
-      min: c.min,
-      validateTimeoutMs: c.validateTimeoutMs,
+      ...c,
       random: Math.random,
+      slots: this.#slots,
       onExpired: () => this.#pump(),
-      onIdleDue: () => this.#reapIdle(),
+      retire: (slot, reason, error) => this.#retire(slot, reason, error),
+      validated: (slot) => {
+        if (this.#closing.started) return this.#retire(slot, 'poolClosed');
+        this.#rest(slot, performance.now());
+        this.#pump();
+      },
     });
-    if (Number.isFinite(c.leakDetectionMs)) {
-      this.#leaks = new LeakDetector(c.leakDetectionMs, () => performance.now(), (token, report) =>
-        this.#events.emit('leak', { ...(token as Slot).info(), ...report }),
-      );
-    }
+    this.#leaks = LeakDetector.over(c.leakDetectionMs, (token, report) =>
+      this.#events.emit('leak', { ...(token as Slot).info(), ...report }),
+    );
   }
 
   /** The statement cache this pool fills and evicts, or `false`. */
@@ -135,7 +108,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * on first use). Rejects with `CONNECT_FAILED` carrying the driver's error.
    */
   async warmUp(): Promise<void> {
-    if (this.#state !== 'open') throw poolClosed();
+    if (this.#closing.started) throw poolClosed();
     const wanted = Math.min(Math.max(this.config.min, 1), this.config.max);
     const opening: Promise<void>[] = [];
     for (let n = this.#slots.size + this.#connector.creating; n < wanted; n++) opening.push(this.#create('warmUp'));
@@ -149,51 +122,27 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * else the first to come back. Waiters are served in arrival order.
    */
   acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
-    if (this.#state !== 'open') return Promise.reject(poolClosed());
     const { signal } = options;
-    if (signal?.aborted) {
-      this.#stats.totals.aborted++;
-      return Promise.reject(acquireAborted(signal));
-    }
     const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
-    if (typeof requested !== 'number' || Number.isNaN(requested) || requested < 0) {
-      return Promise.reject(
-        new PoolError('INVALID_ARGUMENT', `Expected \`timeoutMs\` to be a number >= 0, got ${String(requested)}`),
-      );
-    }
+    const refused = refuseRequest({ closed: this.#closing.started, signal, timeoutMs: requested });
+    if (refused !== undefined) return Promise.reject(this.#turnAway(refused.counts, () => refused.error));
     const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
     if (this.#waiters.size === 0) {
-      const slot = this.#takeIdle();
+      const slot = this.#maintenance.takeIdle();
       // Served at once: no wait to measure, so no second clock read.
       if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt, enqueuedAt));
     }
-    // With the breaker open and no connection that could come back, waiting
-    // can only end in a timeout: fail now, with the cause.
-    if (this.#slots.size === 0 && this.#connector.refusing(enqueuedAt)) {
-      return Promise.reject(connectFailed(this.config.url, this.#connector.lastError));
-    }
-    // maxWaiters bounds callers waiting for a connection to come back; one the
-    // pool can still open a connection for is not waiting behind anybody.
-    const openable = Math.max(0, this.#cap() - this.#slots.size) + this.#slots.validating;
-    if (this.#waiters.size - openable >= this.config.maxWaiters) {
-      this.#stats.totals.exhausted++;
-      return Promise.reject(
-        new PoolError('POOL_EXHAUSTED', `${this.#waiters.size} callers are already waiting (maxWaiters)`),
-      );
-    }
+    const connector = this.#connector;
+    const line = { ...this.#counts(), breakerOpen: connector.refusing(enqueuedAt), lastError: connector.lastError };
+    const turnedAway = refuseWaiter({ ...line, maxWaiters: this.config.maxWaiters, url: this.config.url });
+    if (turnedAway !== undefined) return Promise.reject(this.#turnAway(turnedAway.counts, () => turnedAway.error));
     const waiting = this.#waiters.wait({
       enqueuedAt,
       timeoutMs,
       signal,
-      timedOut: () => {
-        this.#stats.totals.timeouts++;
-        return acquireTimedOut(timeoutMs, this.stats(), this.#connector.lastError);
-      },
-      aborted: (s) => {
-        this.#stats.totals.aborted++;
-        return acquireAborted(s);
-      },
+      timedOut: () => this.#turnAway('timeouts', () => acquireTimedOut(timeoutMs, this.stats(), this.#connector.lastError)),
+      aborted: (s) => this.#turnAway('aborted', () => acquireAborted(s)),
     });
     this.#pump();
     return waiting;
@@ -234,17 +183,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * first, then syncs again.
    */
   sync(): Promise<Replicated> {
-    const result = this.#syncing.then(() =>
-      this.use(async (lease) => {
-        const connection = lease[leaseConnection]();
-        if (connection.sync === undefined) {
-          throw new LibsqlError('sync() needs an embedded replica: a "file:" url with `syncUrl`', 'SYNC_NOT_SUPPORTED');
-        }
-        return connection.sync();
-      }),
-    );
-    this.#syncing = result.catch(() => undefined);
-    return result;
+    return this.#syncs.run(() => this.use((lease) => syncReplica(lease[leaseConnection]())));
   }
 
   /**
@@ -253,33 +192,22 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * that keeps per-connection state). `removeCleanupCallback()` unsets it.
    */
   setCleanupCallback(callback: ConnectionCleanupCallback): void {
-    if (typeof callback !== 'function') {
-      throw new PoolError('INVALID_ARGUMENT', 'setCleanupCallback expects a function');
-    }
-    this.#events.cleanupCallback = callback;
+    this.#events.setCleanupCallback(callback);
   }
 
   /** Stops calling the cleanup callback. */
   removeCleanupCallback(): void {
-    this.#events.cleanupCallback = undefined;
+    this.#events.removeCleanupCallback();
   }
 
   stats(): PoolStats {
-    const slots = this.#slots;
-    return this.#stats.snapshot({
-      size: slots.size,
-      idle: slots.idle,
-      // Everything open and not idle: opening, leased, returning, validating.
-      active: slots.size - slots.idle,
-      waiting: this.#waiters.size,
-      pending: this.#connector.creating,
-      min: this.config.min,
-      max: this.config.max,
-      // What the rule wants open now: a connection per lease and waiter, at least `min`.
-      target: Math.min(this.#cap(), Math.max(this.config.min, slots.leased + this.#waiters.size)),
-      effectiveMax: this.#cap(),
-      statementCache: this.#cache === false ? undefined : this.#cache.stats(),
-    });
+    const counts = this.#counts();
+    const { size, waiting, creating: pending, min, cap: effectiveMax } = counts;
+    const { idle } = this.#slots;
+    const statementCache = this.#cache === false ? undefined : this.#cache.stats();
+    // Active: everything open and not idle (opening, leased, returning, validating).
+    const current = { size, idle, active: size - idle, waiting, pending, min, max: this.config.max, effectiveMax };
+    return this.#stats.snapshot({ ...current, target: targetSize(counts), statementCache });
   }
 
   /**
@@ -288,8 +216,16 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * again returns the same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#close(options.timeoutMs ?? this.config.closeTimeoutMs);
-    return this.#closing;
+    return this.#closing.close(options.timeoutMs ?? this.config.closeTimeoutMs, {
+      stop: () => {
+        this.#connector.stop(poolClosed());
+        this.#waiters.rejectAll(poolClosed);
+        this.#maintenance.stop();
+      },
+      pump: () => this.#pump(),
+      busy: () => this.#slots.size > 0 || this.#connector.creating > 0,
+      closeAll: () => this.#slots.slots().forEach((slot) => this.#retire(slot, 'poolClosed')),
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -317,21 +253,20 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   #schedule(): void {
     while (this.#waiters.size > 0) {
-      const slot = this.#takeIdle();
+      const slot = this.#maintenance.takeIdle();
       if (slot === undefined) break;
       const waiter = this.#waiters.take()!;
       waiter.resolve(this.#checkout(slot, waiter.enqueuedAt, performance.now()));
     }
     const creating = this.#connector.creating;
-    if (this.#state !== 'open') {
+    if (this.#closing.started) {
       for (const slot of this.#slots.idleSlots()) this.#retire(slot, 'poolClosed');
-      if (this.#slots.size === 0 && creating === 0) this.#drained?.();
+      if (this.#slots.size === 0 && creating === 0) this.#closing.drained();
       return;
     }
-    const pressure = this.#pressure;
-    if (pressure?.lowered === true) {
+    if (this.#limit.lowered) {
       // Recovery is read from elapsed time here, when the pool next does anything: no timer for it.
-      const change = pressure.refresh(performance.now());
+      const change = this.#limit.refresh(performance.now());
       if (change !== undefined) this.#events.emit('maxChanged', change);
     }
     // The common case, a lease back with nobody waiting and the pool at its
@@ -342,69 +277,41 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     // After a failed connect, wait out the backoff rather than spin; the retry
     // timer pumps when it is over.
     if (!this.#connector.mayConnect(now)) return this.#connector.armRetry();
-    this.#replaceExpired();
-    const cap = this.#cap();
-    let opening = this.#slots.size + this.#connector.creating;
-    // One connect per waiter that none on its way covers. Each is checked
-    // again when it gets its turn under the connect limit (#stillWanted).
-    for (let n = this.#waiters.size - this.#connector.creating; n > 0 && opening < cap; n--, opening++) {
+    // A replacement keeps the expired connection serving until it is open (make before break).
+    this.#maintenance.settleExpired(() => this.#counts(), (slot, step) => {
+      if (step === 'retire') this.#retire(slot, 'lifetime');
+      else this.#create('replace', slot).catch(() => undefined);
+    });
+    for (const purpose of connectsToStart(this.#counts())) {
+      // Half open, the breaker admits one probe at a time.
       if (!this.#connector.mayConnect(now)) break;
-      this.#create('waiter').catch(() => undefined);
-    }
-    for (const want = Math.min(cap, this.config.min); opening < want; opening++) {
-      if (!this.#connector.mayConnect(now)) break;
-      this.#create('min').catch(() => undefined);
+      this.#create(purpose).catch(() => undefined);
     }
   }
 
-  /** The most connections this pool may have open: `max`, lowered by back-pressure. */
-  #cap(): number {
-    const pressure = this.#pressure;
-    const lowered = pressure?.lowered === true ? pressure.at(performance.now()) : Infinity;
-    return Math.min(this.config.max, this.#driver.maxConnections, lowered);
+  /** What the sizing rules read of the pool now. The clock is read only while the maximum is lowered. */
+  #counts(): PoolCounts {
+    const { size, leased, validating } = this.#slots;
+    const { creating, connecting } = this.#connector;
+    const limit = this.#limit;
+    const cap = limit.lowered ? limit.at(performance.now()) : limit.max;
+    return { size, leased, validating, creating, connecting, waiting: this.#waiters.size, min: this.config.min, cap };
   }
 
-  /** Starts replacements for expired connections the pool still needs; retires the others. */
-  #replaceExpired(): void {
-    for (const slot of this.#maintenance.expired) {
-      if (slot.expiry !== 'expired') continue;
-      const step = expiryStep({
-        idle: slot.state === 'idle',
-        needed: Math.max(this.config.min, this.#slots.leased + this.#waiters.size),
-        size: this.#slots.size,
-        expired: this.#maintenance.expired.size,
-        creating: this.#connector.creating,
-        cap: this.#cap(),
-      });
-      if (step === 'replace') {
-        slot.expiry = 'replacing';
-        this.#create('replace', slot).catch(() => undefined);
-      } else if (step === 'retire') {
-        this.#retire(slot, 'lifetime');
-      } else {
-        slot.expiry = 'retireAtCheckin';
-      }
-    }
+  /** Counts a turned-away caller towards its stats total, if any, before its error is made: a timeout's stats include it. */
+  #turnAway(total: Refusal['counts'] | 'timeouts', error: () => unknown): unknown {
+    if (total !== undefined) this.#stats.totals[total]++;
+    return error();
   }
 
   /** The database pushed back: halve the effective maximum, once per episode. */
   #onBackpressure(): void {
-    for (const change of this.#pressure!.signal(performance.now())) this.#events.emit('maxChanged', change);
+    for (const change of this.#limit.signal(performance.now())) this.#events.emit('maxChanged', change);
     // Idle connections above the lowered maximum go now; leased ones at checkin.
-    for (let slot; this.#slots.size > this.#cap() && (slot = this.#slots.firstIdle()); ) this.#retire(slot, 'shrink');
+    for (let slot; this.#slots.size > this.#counts().cap && (slot = this.#slots.firstIdle()); ) {
+      this.#retire(slot, 'shrink');
+    }
     this.#pump();
-  }
-
-  #stillWanted(purpose: ConnectPurpose): boolean {
-    if (this.#state !== 'open') return false;
-    return connectStillWanted({
-      purpose,
-      waiting: this.#waiters.size,
-      connecting: this.#connector.connecting,
-      size: this.#slots.size,
-      min: this.config.min,
-      cap: this.#cap(),
-    });
   }
 
   // ---- connection lifecycle ---------------------------------------------
@@ -412,11 +319,18 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   /** Opens a connection for `purpose`; `replacing` is the expired one it stands in for. */
   #create(purpose: ConnectPurpose, replacing?: Slot): Promise<void> {
     return this.#connector.open(
-      () => this.#stillWanted(purpose),
+      () => !this.#closing.started && connectStillWanted({ purpose, ...this.#counts() }),
       (opened) => this.#opened(opened, replacing),
       (error) => {
         if (replacing !== undefined) replacing.expiry = 'expired';
-        this.#onCreateFailed(error);
+        this.#stats.totals.createErrors++;
+        this.#events.emit('connectError', this.#connector.failed(error));
+        // With nothing open and nothing opening, no waiter can be served: fail
+        // them now with the cause rather than let each one time out.
+        if (this.#slots.size === 0 && this.#connector.creating === 0) {
+          this.#waiters.rejectAll(() => connectFailed(this.config.url, error));
+        }
+        this.#pump();
         throw connectFailed(this.config.url, error);
       },
     );
@@ -427,8 +341,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     if (opened === undefined) {
       // Not started: nobody needs it any more.
       if (replacing !== undefined) replacing.expiry = 'expired';
-      this.#pump();
-      return;
+      return this.#pump();
     }
     const now = performance.now();
     const slot = new Slot(opened.id, opened.connection, this.#slots);
@@ -438,78 +351,17 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#maintenance.born(slot);
     // Idle before `create` is emitted, so a listener sees it counted as idle
     // and can be served by it.
-    if (this.#state === 'open') this.#rest(slot, now);
+    if (!this.#closing.started) this.#rest(slot, now);
     this.#events.emit('create', slot.info());
     if (this.#events.has('resize')) this.#events.emit('resize', { from: size - 1, to: size, reason: 'open' });
-    if (this.#state !== 'open') this.#retire(slot, 'poolClosed');
-    if (replacing !== undefined) {
-      // The replacement is open and warm: the old connection may go.
-      this.#maintenance.replaced(replacing);
-      if (replacing.state === 'idle') this.#retire(replacing, 'lifetime');
-      else replacing.expiry = 'retireAtCheckin';
-    }
+    if (this.#closing.started) this.#retire(slot, 'poolClosed');
+    if (replacing !== undefined && this.#maintenance.replaced(replacing)) this.#retire(replacing, 'lifetime');
     this.#pump();
-  }
-
-  #onCreateFailed(error: unknown): void {
-    this.#stats.totals.createErrors++;
-    this.#events.emit('connectError', this.#connector.failed(error));
-    // With nothing open and nothing opening, no waiter can be served: fail them
-    // now with the cause rather than let each one time out.
-    if (this.#slots.size === 0 && this.#connector.creating === 0) {
-      this.#waiters.rejectAll(() => connectFailed(this.config.url, error));
-    }
-    this.#pump();
-  }
-
-  /**
-   * The most recently returned idle connection that is still usable, left on
-   * top of the idle stack for the caller to lend at once. One that died while
-   * idle (a remote socket closed, say) is retired on the way, so no caller is
-   * handed a dead connection; one idle long is pinged first.
-   */
-  #takeIdle(): Slot | undefined {
-    const validateAfter = this.config.validateAfterIdleMs;
-    const now = Number.isFinite(validateAfter) ? performance.now() : 0;
-    for (let slot; (slot = this.#slots.lastIdle()); ) {
-      if (slot.connection.brokenBy !== undefined) this.#retire(slot, 'error', slot.connection.brokenBy);
-      else if (needsPing(slot, validateAfter, now)) this.#validate(slot);
-      else return slot;
-    }
-    return undefined;
-  }
-
-  /**
-   * Pings a connection that sat idle long before it is lent again. The caller
-   * that would have had it is served by another, or waits in line; a
-   * connection that fails is closed (`unhealthy`).
-   */
-  #validate(slot: Slot): void {
-    slot.validate();
-    this.#maintenance.ping(slot.connection).then(
-      () => {
-        if (slot.state !== 'validating') return;
-        if (this.#state !== 'open') return this.#retire(slot, 'poolClosed');
-        this.#rest(slot, performance.now());
-        this.#pump();
-      },
-      (error: unknown) => {
-        if (slot.state === 'validating') this.#retire(slot, 'unhealthy', error);
-      },
-    );
   }
 
   #rest(slot: Slot, now: number): void {
     slot.rest(now);
-    this.#maintenance.armIdle(this.#slots.firstIdle(), this.#slots.size);
-  }
-
-  #reapIdle(): void {
-    const idle = this.#slots.idleSlots();
-    const close = this.#maintenance.idleDue(idle, this.#slots.size, performance.now());
-    // The bottom of the stack has been idle longest.
-    for (const slot of idle.slice(0, close)) this.#retire(slot, 'idle');
-    this.#maintenance.armIdle(this.#slots.firstIdle(), this.#slots.size);
+    this.#maintenance.armIdle();
   }
 
   // ---- the lease --------------------------------------------------------
@@ -520,10 +372,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions);
     // Held weakly when leaks are watched, so a lease dropped without release can be collected and reported.
     checkout = slot.lend(lease, this.#leaks !== undefined, now);
-    if (this.#leaks !== undefined) {
-      // Collected unreleased: whether it changed the session is unknown, so check.
-      slot.leakHandle = this.#leaks.watch(lease, slot, () => this.#checkin(slot, checkout, SESSION_CHANGED));
-    }
+    // Collected unreleased: whether it changed the session is unknown, so check.
+    slot.leakHandle = this.#leaks?.watch(lease, slot, () => this.#checkin(slot, checkout, SESSION_CHANGED));
     const waitedMs = now - enqueuedAt;
     this.#stats.recordCheckout(waitedMs);
     if (this.#events.has('checkout')) this.#events.emit('checkout', { ...slot.info(), waitedMs });
@@ -532,18 +382,12 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   #checkin(slot: Slot, checkout: number, how: LeaseEnd): void {
     if (!slot.takeBack(checkout, performance.now())) return;
-    if (slot.leakHandle !== undefined) {
-      this.#leaks!.end(slot.leakHandle, slot);
-      slot.leakHandle = undefined;
-    }
+    if (slot.leakHandle !== undefined) this.#leaks!.end(slot.leakHandle, slot);
+    slot.leakHandle = undefined;
     resetAfterLease(slot.connection, how, {
       returning: () => slot.state === 'returning',
-      // Only for a lease that changed the session, or with a hook: a plain one costs nothing here.
       restore: (after) =>
-        !after.destroy &&
-        (after.changed === true || this.config.afterRelease !== undefined) &&
-        this.#state === 'open' &&
-        slot.connection.brokenBy === undefined
+        this.#sessions.wantsCheckin(after) && !this.#closing.started && slot.connection.brokenBy === undefined
           ? this.#sessions.checkin(slot.id, slot.connection, { ...slot.info(), heldMs: slot.heldMs })
           : undefined,
       done: (after, failure) => this.#afterCheckin(slot, after, failure),
@@ -554,22 +398,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #afterCheckin(slot: Slot, how: LeaseEnd, failure?: CloseReason): void {
     if (slot.state === 'closed') return; // force-closed by pool.close() while returning
     this.#endLease(slot);
-    if (how.destroy) {
-      this.#retire(slot, failure ?? 'destroyed', how.error);
-    } else if (this.#state !== 'open') {
-      this.#retire(slot, 'poolClosed');
-    } else if (slot.connection.brokenBy !== undefined) {
-      this.#retire(slot, 'error', slot.connection.brokenBy);
-    } else if (slot.uses >= this.config.maxUses) {
-      this.#retire(slot, 'maxUses');
-    } else if (slot.expiry === 'retireAtCheckin') {
-      this.#retire(slot, 'lifetime');
-    } else if (this.#slots.size > this.#cap()) {
-      this.#retire(slot, 'shrink');
-    } else {
-      // It came back at leasedAt + heldMs: no need to read the clock again.
-      this.#rest(slot, slot.leasedAt + slot.heldMs);
-    }
+    const closing = this.#closing.started;
+    const close = closeAtCheckin(slot, { ...this.#counts(), how, failure, closing, maxUses: this.config.maxUses });
+    // It came back at leasedAt + heldMs: no need to read the clock again.
+    if (close === undefined) this.#rest(slot, slot.leasedAt + slot.heldMs);
+    else this.#retire(slot, close.reason, close.error);
     this.#pump();
   }
 
@@ -610,42 +443,5 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     slot.connection.close();
     this.#pump();
   }
-
-  async #close(timeoutMs: number): Promise<void> {
-    this.#state = 'closing';
-    this.#connector.stop(poolClosed());
-    this.#waiters.rejectAll(poolClosed);
-    this.#maintenance.stop();
-    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
-    this.#pump();
-    if (this.#slots.size > 0 || this.#connector.creating > 0) {
-      // Ref'd: `await pool.close()` must finish (see time.ts).
-      await raceTimeout(drained, timeoutMs, () => undefined, { awaited: true });
-      for (const slot of this.#slots.slots()) this.#retire(slot, 'poolClosed');
-    }
-    this.#state = 'closed';
-  }
 }
 
-/**
- * Validates `config`, opens `min` connections (at least one) and resolves with
- * the pool. Listeners attached to the pool it returns miss the `create` of
- * those first connections; to see them, construct the pool, attach, then warm
- * it up:
- *
- * ```ts
- * const pool = new AdaptiveConnectionPool(config);
- * pool.on('create', onCreate);
- * await pool.warmUp();
- * ```
- */
-export async function createPool(config: PoolConfig, driver?: Driver): Promise<AdaptiveConnectionPool> {
-  const pool = new AdaptiveConnectionPool(config, driver);
-  try {
-    await pool.warmUp();
-  } catch (error) {
-    await pool.close({ timeoutMs: 0 });
-    throw error;
-  }
-  return pool;
-}

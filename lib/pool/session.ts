@@ -2,7 +2,7 @@ import type { ResultSet } from '@libsql/client';
 import type { CheckinEvent, CloseReason, ConnectionId } from '../events';
 import type { AfterConnectHook, AfterReleaseHook } from '../session';
 import type { DriverConnection, DriverStatement } from '../drivers/driver';
-import { PooledConnection } from './pooled-connection';
+import { PooledConnection, type LeaseEnd } from './pooled-connection';
 import {
   ATTACHED,
   RESTORED_PRAGMAS,
@@ -81,6 +81,14 @@ export class SessionKeeper implements SessionTracker {
     this.#cache = cache;
     this.#afterConnect = afterConnect;
     this.#afterRelease = afterRelease;
+  }
+
+  /**
+   * Whether a checkin has anything to do: the lease changed the session, or
+   * there is a checkin hook. A plain lease costs nothing at checkin.
+   */
+  wantsCheckin(how: LeaseEnd): boolean {
+    return !how.destroy && (how.changed === true || this.#afterRelease !== undefined);
   }
 
   /**

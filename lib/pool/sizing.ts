@@ -15,6 +15,35 @@ import type { MaxChangeEvent } from '../events';
 /** Why a connection is being opened; it decides whether a queued connect still starts. */
 export type ConnectPurpose = 'waiter' | 'min' | 'replace' | 'warmUp';
 
+/** What the rules read of the pool at one moment. */
+export interface PoolCounts {
+  /** Connections open, in every state but closed. */
+  readonly size: number;
+  /** Connections lent to callers. */
+  readonly leased: number;
+  /** Idle connections being pinged before they are lent. */
+  readonly validating: number;
+  /** Callers waiting. */
+  readonly waiting: number;
+  /** Connects queued or in flight. */
+  readonly creating: number;
+  /** Connects started (past the connect limit), not yet open. */
+  readonly connecting: number;
+  readonly min: number;
+  /** The effective maximum. */
+  readonly cap: number;
+}
+
+/** The connections the pool needs now: one per lease and waiter, at least `min`. */
+export function needed(c: Pick<PoolCounts, 'leased' | 'waiting' | 'min'>): number {
+  return Math.max(c.min, c.leased + c.waiting);
+}
+
+/** What the rule wants open now: what is needed, within the effective maximum. */
+export function targetSize(c: Pick<PoolCounts, 'leased' | 'waiting' | 'min' | 'cap'>): number {
+  return Math.min(c.cap, needed(c));
+}
+
 export interface ConnectCheck {
   readonly purpose: ConnectPurpose;
   /** Callers waiting now. */
@@ -40,6 +69,20 @@ export function connectStillWanted(c: ConnectCheck): boolean {
   if (c.size + c.connecting >= c.cap) return false;
   if (c.purpose === 'min') return c.size + c.connecting < c.min;
   return c.waiting > c.connecting;
+}
+
+/**
+ * The connects to start now, in order: one per waiter that no connect on its
+ * way covers, then enough to reach `min`, never past the effective maximum.
+ * Each is checked again when it gets its turn under the connect limit
+ * (`connectStillWanted`).
+ */
+export function connectsToStart(c: Pick<PoolCounts, 'size' | 'creating' | 'waiting' | 'min' | 'cap'>): ConnectPurpose[] {
+  const starts: ConnectPurpose[] = [];
+  let opening = c.size + c.creating;
+  for (let n = c.waiting - c.creating; n > 0 && opening < c.cap; n--, opening++) starts.push('waiter');
+  for (const want = Math.min(c.cap, c.min); opening < want; opening++) starts.push('min');
+  return starts;
 }
 
 export interface IdleReap {
@@ -97,6 +140,11 @@ export class BackpressureLimit {
     this.#base = this.#reported = options.max;
   }
 
+  /** The limit with no back-pressure. */
+  get max(): number {
+    return this.#o.max;
+  }
+
   /** Whether the limit is below `max` (only then does it depend on the clock). */
   get lowered(): boolean {
     return this.#reported < this.#o.max;
@@ -137,4 +185,27 @@ export class BackpressureLimit {
     }
     return changes;
   }
+}
+
+export interface LimitSettings {
+  readonly min: number;
+  readonly max: number;
+  readonly idleTimeoutMs: number;
+  readonly busyTimeoutMs: number;
+}
+
+/**
+ * The pool's effective maximum: `max`, no more than the database allows
+ * (`driverMax`), and halved under back-pressure. A fixed pool never signals
+ * it, so its limit stays at that maximum.
+ */
+export function poolLimit(s: LimitSettings, driverMax: number): BackpressureLimit {
+  return new BackpressureLimit({
+    max: Math.min(s.max, driverMax),
+    floor: Math.max(s.min, 1),
+    // No new time constant: an episode is one busy timeout (the time a writer
+    // waits for a lock), capped by the idle timeout; a busy timeout of 0
+    // leaves the idle timeout.
+    intervalMs: Math.min(s.idleTimeoutMs, s.busyTimeoutMs || s.idleTimeoutMs),
+  });
 }
