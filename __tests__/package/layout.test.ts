@@ -77,3 +77,11 @@ test('the cycle check finds a cycle when there is one', () => {
   ]);
   expect(cycles(graph)).toEqual([['a', 'b', 'c', 'a']]);
 });
+
+test('every test sits in the folder of what it specifies, none at the top of __tests__/', () => {
+  const TESTS = join(__dirname, '..');
+  const groups = ['conformance', 'drivers', 'package', 'pool', 'reliability', 'support', 'unit'];
+  const entries = readdirSync(TESTS, { withFileTypes: true });
+  expect(entries.filter((entry) => entry.isFile()).map((entry) => entry.name)).toEqual([]);
+  expect(entries.map((entry) => entry.name).sort()).toEqual(groups);
+});

@@ -1,8 +1,8 @@
-import type { DriverConnection } from '../lib';
-import type { PooledConnection } from '../lib/pool/pooled-connection';
-import { Maintenance, closeAtCheckin, type Checkin } from '../lib/pool/maintenance';
-import type { PoolCounts } from '../lib/pool/sizing';
-import { Census, Slot } from '../lib/pool/slot';
+import type { DriverConnection } from '../../lib';
+import type { PooledConnection } from '../../lib/pool/pooled-connection';
+import { Maintenance, closeAtCheckin, type Checkin } from '../../lib/pool/maintenance';
+import type { PoolCounts } from '../../lib/pool/sizing';
+import { Census, Slot } from '../../lib/pool/slot';
 
 // The decisions read the slot and the counts they are shown: no pool, no clock.
 

@@ -1,6 +1,6 @@
 import { LibsqlError } from '@libsql/core/api';
-import type { DriverConnection, Replicated } from '../lib/drivers/driver';
-import { SyncQueue, syncReplica } from '../lib/pool/replica-sync';
+import type { DriverConnection, Replicated } from '../../lib/drivers/driver';
+import { SyncQueue, syncReplica } from '../../lib/pool/replica-sync';
 
 const replicated: Replicated = { frames_synced: 1, frame_no: 1 };
 

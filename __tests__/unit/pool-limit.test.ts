@@ -1,4 +1,4 @@
-import { connectsToStart, needed, poolLimit, targetSize } from '../lib/pool/sizing';
+import { connectsToStart, needed, poolLimit, targetSize } from '../../lib/pool/sizing';
 
 // The limit reads no clock: every call passes `now`.
 

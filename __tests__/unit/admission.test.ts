@@ -1,5 +1,4 @@
-import { isPoolError } from '../lib/errors';
-import { refuseRequest, refuseWaiter, type Line } from '../lib/pool/admission';
+import { refuseRequest, refuseWaiter, type Line } from '../../lib/pool/admission';
 
 // Admission is decided from what the pool shows it: no pool, no clock.
 
@@ -14,19 +13,19 @@ describe('refuseRequest: a call that cannot be served as asked is refused before
 
   test('a closing pool refuses with POOL_CLOSED, counted nowhere', () => {
     const refusal = refuseRequest({ ...ok, closed: true, signal: AbortSignal.abort() });
-    expect(isPoolError(refusal?.error, 'POOL_CLOSED')).toBe(true);
+    expect(refusal?.error).toBePoolError('POOL_CLOSED');
     expect(refusal?.counts).toBeUndefined();
   });
 
   test('an already-aborted signal refuses with ACQUIRE_ABORTED, counted as aborted', () => {
     const refusal = refuseRequest({ ...ok, signal: AbortSignal.abort(), timeoutMs: -1 });
-    expect(isPoolError(refusal?.error, 'ACQUIRE_ABORTED')).toBe(true);
+    expect(refusal?.error).toBePoolError('ACQUIRE_ABORTED');
     expect(refusal?.counts).toBe('aborted');
   });
 
   test.each([-1, Number.NaN, '10', undefined])('a timeout of %p refuses with INVALID_ARGUMENT', (timeoutMs) => {
     const refusal = refuseRequest({ ...ok, timeoutMs });
-    expect(isPoolError(refusal?.error, 'INVALID_ARGUMENT')).toBe(true);
+    expect(refusal?.error).toBePoolError('INVALID_ARGUMENT');
     expect(refusal?.counts).toBeUndefined();
   });
 });
@@ -50,7 +49,7 @@ describe('refuseWaiter: a caller that would wait for nothing is refused at once'
   test('with the breaker open and nothing open, refuses with CONNECT_FAILED carrying the cause', () => {
     const cause = new Error('refused');
     const refusal = refuseWaiter({ ...line, size: 0, breakerOpen: true, lastError: cause });
-    expect(isPoolError(refusal?.error, 'CONNECT_FAILED')).toBe(true);
+    expect(refusal?.error).toBePoolError('CONNECT_FAILED');
     expect((refusal?.error as Error).cause).toBe(cause);
   });
 
@@ -60,7 +59,7 @@ describe('refuseWaiter: a caller that would wait for nothing is refused at once'
 
   test('a full line refuses with POOL_EXHAUSTED, counted as exhausted', () => {
     const refusal = refuseWaiter({ ...line, waiting: 1 });
-    expect(isPoolError(refusal?.error, 'POOL_EXHAUSTED')).toBe(true);
+    expect(refusal?.error).toBePoolError('POOL_EXHAUSTED');
     expect(refusal?.counts).toBe('exhausted');
   });
 

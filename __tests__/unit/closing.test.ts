@@ -1,4 +1,4 @@
-import { Closing, type CloseSteps } from '../lib/pool/closing';
+import { Closing, type CloseSteps } from '../../lib/pool/closing';
 
 afterEach(() => {
   jest.useRealTimers();
