@@ -1,5 +1,17 @@
-import type { BreakerState } from './pool/connect-backoff';
-import type { LeakReport } from './pool/leak-detector';
+/** The circuit breaker's state: `open` fails callers at once, `halfOpen` lets one probe through. */
+export type BreakerState = 'closed' | 'open' | 'halfOpen';
+
+/** Where a suspected leak stands: held too long, then back, or dropped unreleased. */
+export type LeakState = 'suspected' | 'resolved' | 'collected';
+
+/** What a leak report carries; the pool adds the connection's info. */
+export interface LeakReport {
+  readonly state: LeakState;
+  /** How long the lease had been held when reported. */
+  readonly heldMs: number;
+  /** The stack of the `acquire()` call that took the lease. */
+  readonly stack: string | undefined;
+}
 
 /** Identifies one physical connection; unique across the process, never reused. */
 export type ConnectionId = number;

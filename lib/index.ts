@@ -27,8 +27,7 @@ export type {
   PoolEvents,
 } from './events';
 export type { MaxChangeEvent, MaxChangeReason, ResizeEvent, ResizeReason } from './events';
-export type { BreakerState } from './pool/connect-backoff';
-export type { LeakReport, LeakState } from './pool/leak-detector';
+export type { BreakerState, LeakReport, LeakState } from './events';
 
 // Statement cache
 export { PreparedStatementCache } from './statement-cache';

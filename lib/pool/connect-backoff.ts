@@ -1,5 +1,4 @@
-/** The circuit breaker's state: `open` fails callers at once, `halfOpen` lets one probe through. */
-export type BreakerState = 'closed' | 'open' | 'halfOpen';
+import type { BreakerState } from '../events';
 
 export interface ConnectBackoffOptions {
   /** First retry delay; it doubles with each consecutive failure. */

@@ -1,16 +1,5 @@
+import type { LeakReport } from '../events';
 import { unrefTimeout, type Timer } from '../time';
-
-/** Where a suspected leak stands: held too long, then back, or dropped unreleased. */
-export type LeakState = 'suspected' | 'resolved' | 'collected';
-
-/** What a leak report carries; the pool adds the connection's info. */
-export interface LeakReport {
-  readonly state: LeakState;
-  /** How long the lease had been held when reported. */
-  readonly heldMs: number;
-  /** The stack of the `acquire()` call that took the lease. */
-  readonly stack: string | undefined;
-}
 
 interface Watch {
   readonly since: number;
