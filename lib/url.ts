@@ -82,11 +82,15 @@ export function readUrl(url: string, options: UrlOptions = {}): Target {
       !strict,
     );
   } catch (error) {
+    // The message names the fields at fault, as every INVALID_CONFIG does.
     const why = (error as Error).message;
-    const message =
+    const fields =
       (error as LibsqlError).code === 'ENCRYPTION_KEY_NOT_SUPPORTED'
-        ? `Invalid \`url\` ${JSON.stringify(url)} with \`encryptionKey\`, which is for local files: ${why}`
-        : `Invalid \`url\` ${JSON.stringify(url)}: ${why}`;
+        ? ' with `encryptionKey`, which is for local files'
+        : why.includes('Embedded replica')
+          ? ' with `syncUrl`, which makes a local file an embedded replica'
+          : '';
+    const message = `Invalid \`url\` ${JSON.stringify(url)}${fields}: ${why}`;
     throw new PoolError('INVALID_CONFIG', message, { cause: error });
   }
   const fail = (why: string) => new PoolError('INVALID_CONFIG', `Invalid \`url\` ${JSON.stringify(url)}: ${why}`);
