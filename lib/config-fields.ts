@@ -8,7 +8,10 @@ export interface PoolConfig {
   /**
    * Database URL, as for `@libsql/client`: `file:path.db`, `file:///abs/path.db`
    * or `:memory:` for a local database; `ws:`, `wss:`, `http:`, `https:` or
-   * `libsql:` (WebSocket; `?tls=0` for plain `ws:`) for a libSQL server.
+   * `libsql:` for a libSQL server. A `libsql:` URL is WebSocket in `createPool`
+   * (a long-lived stream per connection, which a socket serves without HTTP's
+   * idle expiry) and HTTP in `createPooledClient`, as in the client on Node;
+   * `?tls=0` or `tls: false` makes it plain `ws:`/`http:`.
    */
   url: string;
   /** Passed to the driver as `@libsql/client` would. */
@@ -238,7 +241,7 @@ const INFINITY = Number.POSITIVE_INFINITY;
 export const FIELDS = {
   url: {
     kind: 'url',
-    doc: 'The database: `file:path.db`, `file:///abs/path.db` or `:memory:`, or a server at `ws:`, `wss:`, `http:`, `https:` or `libsql:`, read as `@libsql/client` reads it.',
+    doc: 'The database: `file:path.db`, `file:///abs/path.db` or `:memory:`, or a server at `ws:`, `wss:`, `http:`, `https:` or `libsql:` (WebSocket in `createPool`, HTTP in `createPooledClient` as in the client), read by the client\'s own code.',
   },
   authToken: { kind: 'string', doc: "The server's token, as in `@libsql/client`; `?authToken=` in the URL works too." },
   encryptionKey: { kind: 'string', doc: 'Encryption key of a `file:` database, as in `@libsql/client`. Not for servers.' },
