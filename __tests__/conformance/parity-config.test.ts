@@ -394,4 +394,36 @@ describe('differences in what is accepted', () => {
     client.close();
     await expect(createPooledClient({ url: 'file:' })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
+
+  test('a difference: an unknown field is refused, where the client ignores it', async () => {
+    const url = fileUrl();
+    createClient({ url, maxLifetime: 1 } as Config).close();
+    await expect(createPooledClient({ url, maxLifetime: 1 } as PoolConfig)).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('maxLifetime'),
+    });
+  });
+
+  test('a difference: a file that cannot be opened fails in createPooledClient with CONNECT_FAILED, its error as cause', async () => {
+    const url = `file:${join(dir, 'missing', 'dir', 'x.db')}`;
+    const clientError = thrownBy(() => createClient({ url }));
+    const pooledError = await createPooledClient({ url }).catch((e: unknown) => e);
+    expect(pooledError).toBeInstanceOf(PoolError);
+    expect(pooledError).toMatchObject({ code: 'CONNECT_FAILED' });
+    // The driver's error, with the client's text (it comes from the addon, another realm under jest).
+    expect(((pooledError as PoolError).cause as Error).message).toBe((clientError as Error).message);
+  });
+
+  test('a difference: a file is put in WAL mode unless wal: false; max is 10, not 20', async () => {
+    const url = fileUrl();
+    await withBoth({ url }, async (client, pooled) => {
+      expect((await pooled.execute('PRAGMA journal_mode')).rows[0]![0]).toBe('wal');
+      expect((await client.execute('PRAGMA journal_mode')).rows[0]![0]).toBe('wal');
+      expect((pooled as Awaited<ReturnType<typeof createPooledClient>>).pool.config.max).toBe(10);
+    });
+    await withBoth({ url: fileUrl(), wal: false } as Config, async (client, pooled) => {
+      expect((await pooled.execute('PRAGMA journal_mode')).rows[0]![0]).toBe('delete');
+      expect((await client.execute('PRAGMA journal_mode')).rows[0]![0]).toBe('delete');
+    });
+  });
 });
