@@ -8,7 +8,10 @@ export interface PoolConfig {
   /**
    * Database URL, as for `@libsql/client`: `file:path.db`, `file:///abs/path.db`
    * or `:memory:` for a local database; `ws:`, `wss:`, `http:`, `https:` or
-   * `libsql:` (WebSocket; `?tls=0` for plain `ws:`) for a libSQL server.
+   * `libsql:` for a libSQL server. A `libsql:` URL is WebSocket in `createPool`
+   * (a long-lived stream per connection, which a socket serves without HTTP's
+   * idle expiry) and HTTP in `createPooledClient`, as in the client on Node;
+   * `?tls=0` or `tls: false` makes it plain `ws:`/`http:`.
    */
   url: string;
   /** Passed to the driver as `@libsql/client` would. */
@@ -25,6 +28,42 @@ export interface PoolConfig {
   syncInterval?: number;
   /** How integers come back, as `@libsql/client`'s `intMode`. @default 'number' */
   intMode?: IntMode;
+  /**
+   * The client's `remoteEncryptionKey`: the key of a database the server
+   * stores encrypted, sent with every HTTP request, and given to `libsql`
+   * for an embedded replica. Over WebSocket it is ignored, as by the client.
+   */
+  remoteEncryptionKey?: string;
+  /** Embedded replicas: the client's `readYourWrites`, passed to `libsql`. @default true */
+  readYourWrites?: boolean;
+  /** Embedded replicas: the client's `offline` (writes stay local until synced), passed to `libsql`. @default false */
+  offline?: boolean;
+  /**
+   * Whether a `libsql:` URL uses TLS, as the client's `tls`: `false` means
+   * plain `ws:`/`http:` (the URL then needs a port). With a `ws:`, `http:`,
+   * `wss:` or `https:` URL it must agree with the scheme. `?tls=` in the URL wins.
+   * @default true for `libsql:`
+   */
+  tls?: boolean;
+  /**
+   * The client's `fetch`: every HTTP request of the pool (`http:`, `https:`,
+   * and `libsql:` in `createPooledClient`) goes through it, called with a
+   * `Request`, as by the client. WebSocket and local files do not use it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the client's own type for `fetch`.
+  fetch?: Function;
+  /**
+   * The client's limit on calls running at once, which for a pool is `max`:
+   * when `max` is not given, a `concurrency` above 0 is it (rounded up).
+   * Without either, `max` keeps the pool's default of 10 rather than the
+   * client's 20 (see docs/sizing.md); calls beyond it wait, as in the client.
+   */
+  concurrency?: number | undefined;
+  /**
+   * The client's `timeout`: the busy timeout of a local file, in
+   * milliseconds, another name for `busyTimeoutMs` (give one, or both equal).
+   */
+  timeout?: number;
   /** Connections kept open even when idle. `createPool` opens them (at least one). @default 1 */
   min?: number;
   /** Most connections open at once. `:memory:` databases are always 1. @default 10 */
@@ -43,7 +82,19 @@ export interface PoolConfig {
   maxUses?: number;
   /** How long `close()` waits for leases before closing their connections. @default 10000 */
   closeTimeoutMs?: number;
-  /** SQLite busy timeout on file databases: how long a writer waits for a lock. @default 5000 */
+  /**
+   * SQLite busy timeout on file databases: how long a statement waits for a
+   * lock held elsewhere before `SQLITE_BUSY`. The pool waits off the event
+   * loop, retrying, so `PRAGMA busy_timeout` on a pooled connection reads 0.
+   *
+   * `createPooledClient` defaults to 0, the client's default (`libsql` opens
+   * files with no busy timeout, so the client fails at once on a lock held
+   * elsewhere): a drop-in must not start waiting where the client failed, and
+   * code written for the client handles `SQLITE_BUSY` itself. Pass `timeout`
+   * (the client's name) or `busyTimeoutMs` to wait. `createPool` waits 5 s, as
+   * a pool shared by many callers should.
+   * @default 5000 (`createPool`), 0 (`createPooledClient`)
+   */
   busyTimeoutMs?: number;
   /** Put file databases in WAL mode, so readers run beside a writer. @default true */
   wal?: boolean;
@@ -127,7 +178,10 @@ export type Field =
   /** A number of seconds > 0, with no default. */
   | { readonly kind: 'seconds'; readonly doc: string }
   | { readonly kind: 'choice'; readonly values: readonly string[]; readonly default: string; readonly doc: string }
-  | { readonly kind: 'boolean'; readonly default: boolean; readonly doc: string }
+  /** A boolean; without `default`, an unset one means what the client makes of it. */
+  | { readonly kind: 'boolean'; readonly default?: boolean; readonly doc: string }
+  /** A finite number `>= least`, with no default: `resolveConfig` says what it means. */
+  | { readonly kind: 'number'; readonly least: number; readonly doc: string }
   /** A count: an integer `>= least`, or `Infinity` where `unbounded`. */
   | IntegerField
   /** Milliseconds `>= least` (1 unless given), or `Infinity`. */
@@ -139,6 +193,8 @@ export type Field =
 interface IntegerField {
   readonly kind: 'integer';
   readonly default: number;
+  /** The default in `createPooledClient`, where it follows the client's. */
+  readonly clientDefault?: number;
   readonly least: number;
   readonly unbounded?: true;
   readonly doc: string;
@@ -161,14 +217,15 @@ export interface StatementCacheBounds {
 
 /** The kinds a field of type `T` may have: a number is never checked as a string. */
 type FieldFor<T> = [T] extends [number]
-  ? Extract<Field, { kind: 'seconds' | 'integer' | 'duration' | 'fraction' }>
+  ? Extract<Field, { kind: 'seconds' | 'integer' | 'duration' | 'fraction' | 'number' }>
   : [T] extends [boolean]
     ? Extract<Field, { kind: 'boolean' }>
     : [T] extends [IntMode]
       ? Extract<Field, { kind: 'choice' }>
       : [T] extends [string]
         ? Extract<Field, { kind: 'url' | 'string' }>
-        : [T] extends [(...args: never[]) => unknown]
+        : // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- `fetch` is typed `Function` by the client.
+          [T] extends [Function]
           ? Extract<Field, { kind: 'function' }>
           : Extract<Field, { kind: 'statementCache' }>;
 
@@ -183,7 +240,7 @@ const INFINITY = Number.POSITIVE_INFINITY;
 export const FIELDS = {
   url: {
     kind: 'url',
-    doc: 'The database: `file:path.db`, `file:///abs/path.db` or `:memory:`, or a server at `ws:`, `wss:`, `http:`, `https:` or `libsql:`, read as `@libsql/client` reads it.',
+    doc: 'The database: `file:path.db`, `file:///abs/path.db` or `:memory:`, or a server at `ws:`, `wss:`, `http:`, `https:` or `libsql:` (WebSocket in `createPool`, HTTP in `createPooledClient` as in the client), read by the client\'s own code.',
   },
   authToken: { kind: 'string', doc: "The server's token, as in `@libsql/client`; `?authToken=` in the URL works too." },
   encryptionKey: { kind: 'string', doc: 'Encryption key of a `file:` database, as in `@libsql/client`. Not for servers.' },
@@ -197,6 +254,30 @@ export const FIELDS = {
     values: ['number', 'bigint', 'string'],
     default: DRIVER_DEFAULTS.intMode,
     doc: "How integers come back, as in `@libsql/client`; `'bigint'` or `'string'` keep those outside the safe range.",
+  },
+  remoteEncryptionKey: {
+    kind: 'string',
+    doc: 'As in `@libsql/client`: the key of a database the server stores encrypted, sent over HTTP and to a replica; ignored over WebSocket, as there.',
+  },
+  readYourWrites: { kind: 'boolean', default: true, doc: "Embedded replicas: the client's `readYourWrites`, passed to `libsql`." },
+  offline: { kind: 'boolean', default: false, doc: "Embedded replicas: the client's `offline`, passed to `libsql`." },
+  tls: {
+    kind: 'boolean',
+    doc: 'As in `@libsql/client`: `false` makes a `libsql:` URL plain `ws:`/`http:` (with a port); with other schemes it must agree.',
+  },
+  fetch: {
+    kind: 'function',
+    doc: "As in `@libsql/client`: every HTTP request to the server goes through it (a `Request` each). Not used by WebSocket or files.",
+  },
+  concurrency: {
+    kind: 'number',
+    least: 0,
+    doc: "The client's limit on calls at once: when `max` is not given, a `concurrency` above 0 is `max`.",
+  },
+  timeout: {
+    kind: 'number',
+    least: 0,
+    doc: "The client's `timeout`: another name for `busyTimeoutMs`, in milliseconds (give one, or both equal).",
   },
   min: {
     kind: 'integer',
@@ -238,8 +319,10 @@ export const FIELDS = {
   busyTimeoutMs: {
     kind: 'integer',
     default: DRIVER_DEFAULTS.busyTimeoutMs,
+    // The drop-in client waits as the client does: not at all (see `PoolConfig`).
+    clientDefault: 0,
     least: 0,
-    doc: 'How long a statement on a file waits for a lock before `SQLITE_BUSY`, off the event loop.',
+    doc: 'How long a statement on a file waits for a lock before `SQLITE_BUSY`, off the event loop (`PRAGMA busy_timeout` reads 0). `createPooledClient` defaults to the client\'s 0, so it fails at once as the client does.',
   },
   wal: {
     kind: 'boolean',

@@ -42,6 +42,21 @@ export interface ResolvedConfig extends ResolvedFields {
   readonly memory: boolean;
 }
 
+/**
+ * Marks a config to be read as `@libsql/client`'s `createClient` reads it
+ * (see `UrlOptions.asClient`): `createPooledClient` sets it on its copy of the
+ * caller's config, which then flows unchanged through `createPool`, the pool's
+ * constructor and `reconnect()`. A symbol, so it is no field of `PoolConfig`
+ * and no caller can set it by accident; the default it changes is
+ * `busyTimeoutMs`'s, and `libsql:` URLs then mean HTTP.
+ */
+export const CLIENT_SEMANTICS: unique symbol = Symbol('libsql-pool.clientSemantics');
+
+/** Whether `config` is to be read as the client reads it (`CLIENT_SEMANTICS`). */
+export function readAsClient(config: PoolConfig): boolean {
+  return (config as { [CLIENT_SEMANTICS]?: unknown })[CLIENT_SEMANTICS] === true;
+}
+
 /** Validates `config` and fills in every default. Throws `PoolError` `INVALID_CONFIG` naming the field. */
 export function resolveConfig(config: PoolConfig): ResolvedConfig {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
@@ -54,12 +69,30 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
   for (const [name, field] of Object.entries(FIELDS) as Array<[keyof PoolConfig, Field]>) {
     values[name] = checkField(name, field, config[name]);
   }
+  const asClient = readAsClient(config);
   // Some defaults depend on what the URL names, so it is read first; what goes
-  // with it (`authToken`, `encryptionKey`, `syncUrl`, `syncInterval`) has no default.
-  const target = readUrl(values.url as string, values as UrlOptions);
+  // with it (`authToken`, `encryptionKey`, `syncUrl`, `syncInterval`, `tls`) has no default.
+  const target = readUrl(values.url as string, { ...(values as UrlOptions), asClient });
   const server = target.kind === 'server';
+
+  // The client's names for the pool's settings, read before the defaults.
+  const { timeout, concurrency } = values as { timeout: number | undefined; concurrency: number | undefined };
+  if (timeout !== undefined) {
+    const ms = Math.ceil(timeout);
+    if (values.busyTimeoutMs !== undefined && values.busyTimeoutMs !== ms) {
+      throw new PoolError(
+        'INVALID_CONFIG',
+        `\`timeout\` (${timeout}) is the client's name for \`busyTimeoutMs\` (${String(values.busyTimeoutMs)}); give one of them`,
+      );
+    }
+    values.busyTimeoutMs = ms;
+  }
+  // The client's `concurrency` bounds the calls it runs at once, as `max`
+  // bounds a pool's connections; the client reads 0 as its default.
+  if (values.max === undefined && concurrency !== undefined && concurrency > 0) values.max = Math.ceil(concurrency);
+
   for (const [name, field] of Object.entries(FIELDS) as Array<[keyof PoolConfig, Field]>) {
-    values[name] ??= defaultOf(field, server);
+    values[name] ??= defaultOf(field, server, asClient);
   }
   const c = values as { -readonly [K in keyof ResolvedFields]: ResolvedFields[K] };
 
@@ -111,6 +144,11 @@ function checkField(name: string, field: Field, value: unknown): unknown {
     case 'boolean':
       if (typeof value !== 'boolean') throw invalid(name, 'a boolean', value);
       return value;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < field.least) {
+        throw invalid(name, `a finite number >= ${field.least}`, value);
+      }
+      return value;
     case 'choice':
       if (!field.values.includes(value as string)) throw invalid(name, oneOf(field.values), value);
       return value;
@@ -136,8 +174,9 @@ function checkField(name: string, field: Field, value: unknown): unknown {
   }
 }
 
-function defaultOf(field: Field, server: boolean): unknown {
+function defaultOf(field: Field, server: boolean, asClient: boolean): unknown {
   if (field.kind === 'duration' && server) return field.serverDefault ?? field.default;
+  if (field.kind === 'integer' && asClient) return field.clientDefault ?? field.default;
   return 'default' in field ? field.default : undefined;
 }
 

@@ -1,7 +1,8 @@
 import type { Client, InArgs, InStatement, Replicated, ResultSet, Transaction, TransactionMode } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
-import type { PoolConfig } from './config';
+import { expandClientConfig } from './client-config';
+import { CLIENT_SEMANTICS, type PoolConfig } from './config';
 import { isPoolError } from './errors';
 import { AdaptiveConnectionPool } from './pool/pool';
 import { createPool } from './pool/create-pool';
@@ -13,7 +14,13 @@ import { executeEach, type BatchStatement, type PooledConnection } from './pool/
  * ORMs written against the client (`drizzle(client)`, Kysely's libSQL dialect).
  */
 export async function createPooledClient(config: PoolConfig): Promise<PooledClient> {
-  return new PooledClient(await createPool(config), config);
+  // The client's own reading first: a config `createClient` refuses fails with
+  // its error (`LibsqlError` `URL_INVALID`, a `TypeError`, …), not a `PoolError`.
+  expandClientConfig(config, true);
+  // A copy, marked to be read as the client reads it (`libsql:` over HTTP, its
+  // busy timeout); `reconnect()` opens the new pool with the same copy.
+  const asClient: PoolConfig = Object.assign({ ...config }, { [CLIENT_SEMANTICS]: true });
+  return new PooledClient(await createPool(asClient), asClient);
 }
 
 /**
@@ -47,7 +54,10 @@ export class PooledClient implements Client {
     return this.#closed;
   }
 
-  /** `"file"`, `"ws"` or `"http"`, as the client's `protocol`. */
+  /**
+   * `"file"`, `"ws"` or `"http"`, as the client's `protocol`: the transport
+   * actually used. A `libsql:` URL is `"http"`, as in the client on Node.
+   */
   get protocol(): string {
     return this.#pool.config.protocol;
   }
@@ -101,7 +111,7 @@ export class PooledClient implements Client {
       lease.release();
       throw clientError(error);
     }
-    return new PooledTransaction(lease);
+    return new PooledTransaction(lease, this.protocol !== 'file');
   }
 
   /** Runs `;`-separated SQL on one connection, as `client.executeMultiple`. */
@@ -109,8 +119,19 @@ export class PooledClient implements Client {
     return this.#use((lease) => lease.executeMultiple(sql));
   }
 
-  /** Pulls changes into an embedded replica (`syncUrl`), as `client.sync` (see `pool.sync()`). */
-  async sync(): Promise<Replicated> {
+  /**
+   * Pulls changes into an embedded replica (`syncUrl`), as `client.sync` (see
+   * `pool.sync()`). On a server it throws `SYNC_NOT_SUPPORTED` at once, open
+   * or closed, as the client's remote modes do: synchronously, so code that
+   * calls it without `await` inside a `try` goes on catching it.
+   */
+  sync(): Promise<Replicated> {
+    const { protocol } = this;
+    if (protocol !== 'file') throw new LibsqlError(`sync not supported in ${protocol} mode`, 'SYNC_NOT_SUPPORTED');
+    return this.#syncReplica();
+  }
+
+  async #syncReplica(): Promise<Replicated> {
     this.#checkOpen();
     try {
       return await this.#pool.sync();
@@ -194,10 +215,13 @@ export class PooledClient implements Client {
  */
 export class PooledTransaction implements Transaction {
   #lease: PooledConnection | null;
+  /** On a server, a settled transaction says so in the words of the client's remote modes. */
+  readonly #remote: boolean;
 
   /** @internal Transactions come from `client.transaction()`. */
-  constructor(lease: PooledConnection) {
+  constructor(lease: PooledConnection, remote = false) {
     this.#lease = lease;
+    this.#remote = remote;
   }
 
   /** Whether the transaction is over: settled, ended by a statement, or its connection closed. */
@@ -243,7 +267,7 @@ export class PooledTransaction implements Transaction {
   /** Commits and gives the connection back, whether the commit succeeded or not. */
   async commit(): Promise<void> {
     try {
-      await this.#live().execute('COMMIT');
+      await this.#live('commit').execute('COMMIT');
     } catch (error) {
       throw clientError(error);
     } finally {
@@ -268,13 +292,21 @@ export class PooledTransaction implements Transaction {
     lease.release();
   }
 
-  #live(): PooledConnection {
+  #live(use: 'execute' | 'commit' = 'execute'): PooledConnection {
     if (this.closed) {
       this.#settle();
-      throw new LibsqlError('The transaction is closed', 'TRANSACTION_CLOSED');
+      throw new LibsqlError(closedMessage(this.#remote, use), 'TRANSACTION_CLOSED');
     }
     return this.#lease!;
   }
+}
+
+/** The client's words for a settled transaction: one text locally, two over Hrana. */
+function closedMessage(remote: boolean, use: 'execute' | 'commit'): string {
+  if (!remote) return 'The transaction is closed';
+  return use === 'commit'
+    ? 'Cannot commit the transaction because it is already closed'
+    : 'Cannot execute statements because the transaction is closed';
 }
 
 /** The pool closed under a lease or a waiter: the client's `CLIENT_CLOSED`. */

@@ -35,7 +35,15 @@ function renderDefault(field: Field): string {
     case 'string':
     case 'function':
     case 'seconds':
+    case 'number':
       return 'none';
+    case 'boolean':
+      return field.default === undefined ? 'none' : code(field.default);
+    case 'integer':
+      if (field.clientDefault !== undefined) {
+        return `${code(field.default)}; ${code(field.clientDefault)} in \`createPooledClient\``;
+      }
+      return code(field.default);
     case 'choice':
       return `\`'${field.default}'\``;
     case 'statementCache':

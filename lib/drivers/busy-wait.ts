@@ -32,8 +32,11 @@ export async function retryWhileBusy<T>(attempt: () => T, busy: unknown, wait: B
   const deadline = performance.now() + wait.timeoutMs;
   let delay = 1;
   let last = busy;
-  while (performance.now() + delay <= deadline) {
-    await pause(delay, wait.signal);
+  // The last pause is cut to what is left, so the wait lasts the whole
+  // timeout, as SQLite's own handler does (and `timeout: 500` means 500 ms, not
+  // up to one pause less); a timeout of 0 gives up at once.
+  for (let left = wait.timeoutMs; left > 0; left = deadline - performance.now()) {
+    await pause(Math.min(delay, left), wait.signal);
     wait.signal?.throwIfAborted();
     delay = Math.min(delay * 2, MAX_BUSY_DELAY_MS);
     try {

@@ -42,6 +42,12 @@ export interface NativeDriverOptions {
   syncUrl?: string;
   /** Background sync period in seconds. */
   syncInterval?: number;
+  /** The key of a database the primary stores encrypted, as `@libsql/client`'s `remoteEncryptionKey`. */
+  remoteEncryptionKey?: string | undefined;
+  /** Embedded replicas: `libsql`'s `readYourWrites`, as the client passes it. */
+  readYourWrites?: boolean | undefined;
+  /** Embedded replicas: `libsql`'s `offline`, as the client passes it. */
+  offline?: boolean | undefined;
 }
 
 /** Errors after which a connection is not trusted again. */
@@ -117,6 +123,9 @@ export class NativeDriver implements Driver {
         encryptionKey: o.encryptionKey,
         syncUrl: o.syncUrl,
         syncPeriod: o.syncInterval,
+        remoteEncryptionKey: o.remoteEncryptionKey,
+        readYourWrites: o.readYourWrites,
+        offline: o.offline,
       });
     } catch (error) {
       throw mapSqliteError(error, Database.SqliteError);

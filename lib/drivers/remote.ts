@@ -14,6 +14,10 @@ export interface RemoteDriverOptions {
   protocol: 'ws' | 'http';
   authToken: string | undefined;
   intMode: IntMode;
+  /** What every HTTP request goes through, called with a `Request`, as `@libsql/client`'s `fetch`. */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** Sent with every HTTP request, as `@libsql/client`'s `remoteEncryptionKey`; WebSocket has no place for it. */
+  remoteEncryptionKey?: string | undefined;
 }
 
 /**
@@ -49,21 +53,24 @@ export class RemoteDriver implements Driver {
 
   async connect(signal?: AbortSignal): Promise<DriverConnection> {
     signal?.throwIfAborted();
-    const { url, authToken, protocol } = this.#options;
+    const { url, authToken, protocol, remoteEncryptionKey } = this.#options;
+    const send = this.#options.fetch ?? globalThis.fetch;
     // Closing an HTTP client does not end its requests in flight: a request to
     // a server that never answers would keep its socket, and the process, alive.
     // So the handshake's requests carry a signal of their own; later ones don't.
+    // The signal rides on the `Request` itself, because a custom `fetch` is
+    // called with the request alone, as the client calls it.
     const handshake = new AbortController();
     let dialing = true;
     const fetchDuringHandshake = (request: Request): Promise<Response> =>
-      dialing ? fetch(request, { signal: handshake.signal }) : fetch(request);
+      dialing ? send(new Request(request, { signal: handshake.signal })) : send(request);
     let client: hrana.WsClient | hrana.HttpClient;
     try {
       // Protocol 3 where the server has it, for `getAutocommit()`.
       client =
         protocol === 'ws'
           ? hrana.openWs(url, authToken, 3)
-          : hrana.openHttp(url, authToken, fetchDuringHandshake, undefined, 3);
+          : hrana.openHttp(url, authToken, fetchDuringHandshake, remoteEncryptionKey, 3);
     } catch (error) {
       throw mapHranaError(error);
     }
