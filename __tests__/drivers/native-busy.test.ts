@@ -1,8 +1,8 @@
 import { LibsqlError, type ResultSet } from '@libsql/client';
 import { join } from 'node:path';
-import { createPool, type AdaptiveConnectionPool } from '../../lib';
+import { createPool, type AdaptiveConnectionPool, type MaxChangeEvent } from '../../lib';
 import { NativeDriver } from '../../lib/drivers/native';
-import { tempDir } from '../support/helpers';
+import { tempDir, withPool } from '../support/helpers';
 import { holdWriteLock, type LockHolder } from '../support/lock-holder';
 
 // `busyTimeoutMs` at connect and at prepare, against a write lock held by
@@ -159,5 +159,36 @@ describe('a statement prepared on a fresh connection under another process’s w
     } finally {
       lease.release();
     }
+  });
+});
+
+describe('a lock held by another lease of the same pool, as back-pressure', () => {
+  /** One write refused by a lock another lease holds; what the pool concluded from it. */
+  async function writeUnderLock(busyTimeoutMs: number) {
+    return withPool({ max: 4, busyTimeoutMs }, async (p) => {
+      await p.execute('CREATE TABLE t (x)');
+      const seen: MaxChangeEvent[] = [];
+      p.on('maxChanged', (e) => seen.push(e));
+      const holder = await p.acquire();
+      const writer = await p.acquire();
+      try {
+        await holder.execute('BEGIN IMMEDIATE');
+        await expect(writer.execute('INSERT INTO t VALUES (1)')).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      } finally {
+        writer.release();
+        holder.release();
+      }
+      return { seen, effectiveMax: p.stats().effectiveMax };
+    });
+  }
+
+  test('a write that waited the whole busy timeout and gave up halves the effective maximum', async () => {
+    expect(await writeUnderLock(30)).toEqual({ seen: [{ from: 4, to: 2, reason: 'backpressure' }], effectiveMax: 2 });
+  });
+
+  test('with busyTimeoutMs 0 the write fails at once, which says nothing of load: the maximum stays', async () => {
+    // 0 is the pooled client's default (as @libsql/client waits for no lock):
+    // each conflict would otherwise halve the pool.
+    expect(await writeUnderLock(0)).toEqual({ seen: [], effectiveMax: 4 });
   });
 });

@@ -12,7 +12,7 @@ export interface BusyWait {
   readonly timeoutMs: number;
   /** Whether `error` (from an attempt) may be followed by another attempt. */
   readonly retryable?: (error: unknown) => boolean;
-  /** Called when the whole timeout passed with the lock still held. */
+  /** Called when a timeout above 0 passed whole with the lock still held. */
   readonly onGiveUp?: () => void;
   /** Ends the wait early, rejecting with its reason. */
   readonly signal?: AbortSignal;
@@ -46,7 +46,10 @@ export async function retryWhileBusy<T>(attempt: () => T, busy: unknown, wait: B
       last = error;
     }
   }
-  wait.onGiveUp?.();
+  // Back-pressure means "a lock was held longer than the caller agreed to
+  // wait". With no wait at all (0, @libsql/client's default), a conflict says
+  // nothing of load, and counting it would halve the pool on every collision.
+  if (wait.timeoutMs > 0) wait.onGiveUp?.();
   throw last;
 }
 
