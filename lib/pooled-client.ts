@@ -4,7 +4,7 @@ import { transactionModeToBegin } from '@libsql/core/util';
 import type { PoolConfig } from './config';
 import { isPoolError } from './errors';
 import { AdaptiveConnectionPool, createPool } from './pool/pool';
-import { executeEach, type BatchStatement, type PooledConnection } from './pool/pooled-connection';
+import type { BatchStatement, PooledConnection } from './pool/pooled-connection';
 
 /**
  * Opens a pool (its first connection too, so a bad URL or token fails here)
@@ -218,7 +218,8 @@ export class PooledTransaction implements Transaction {
    * back, as the client's.
    */
   async batch(stmts: Array<InStatement | [string, InArgs?]>): Promise<ResultSet[]> {
-    return executeEach(stmts, async (stmt) => this.#live().execute(stmt), clientError);
+    // The lease's batch joins the open transaction, and stops once it ends.
+    return this.#live().batch(stmts as BatchStatement[]).catch(rethrowClientError);
   }
 
   /** Runs `;`-separated SQL inside the transaction. */

@@ -2,9 +2,10 @@ import * as hrana from '@libsql/hrana-client';
 import type { InArgs, IntMode, ResultSet } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
-import type { Driver, DriverConnection, DriverStatement } from './driver';
+import type { Driver, DriverBatchStep, DriverConnection, DriverStatement } from './driver';
 import { isBackpressure, isConnectionError, mapHranaError, resultSetFromHrana, stmtToHrana } from './hrana';
 import { InFlight } from './in-flight';
+import { runBatch, type BatchHost } from './remote-batch';
 import { RemoteStatement } from './remote-statement';
 import { describeSql } from './sql-text';
 
@@ -220,6 +221,25 @@ class RemoteConnection implements DriverConnection {
     );
   }
 
+  batch(steps: readonly DriverBatchStep[], begin: string | undefined): Promise<ResultSet[]> {
+    return this.#inFlight.track(runBatch(this.#batchHost, steps, begin));
+  }
+
+  /** What `runBatch` (remote-batch.ts) needs of this connection. */
+  readonly #batchHost: BatchHost = {
+    start: () => (this.#beforeRequest(), this.#renewed ? this.#setUpAgain() : Promise.resolve()),
+    stream: () => this.#stream,
+    version: () => this.#version,
+    sql: (st) => (st.stored !== undefined && st.generation === this.#generation && !st.stored.closed ? st.stored : st.text),
+    ask: () => this.#askInTransaction(),
+    learnt: (unanswered) => this.#learnt(unanswered),
+    known: (open) => void (this.#inTransaction = open),
+    fail: (error, settled) => this.#fail(error, settled),
+    expired: (error) => this.#isExpiredStream(error),
+    renew: () => this.#renewStream(),
+    release: (st) => this.#release(st),
+  };
+
   executeMultiple(sql: string): Promise<void> {
     return this.#inFlight.track(this.#executeMultiple(sql));
   }
@@ -424,3 +444,4 @@ class RemoteConnection implements DriverConnection {
     return mapped;
   }
 }
+
