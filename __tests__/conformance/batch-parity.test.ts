@@ -245,8 +245,33 @@ describe.each(BACKENDS)('over %s', (backend) => {
       expect(tx.closed).toBe(true);
       tx.close();
       expect((await pooled.execute(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n).toBe(0);
+      // The same in a batch of its own: what ran before its COMMIT stays, nothing runs after it.
+      const own = await rejection(
+        pooled.batch([`INSERT INTO ${t} (id, name) VALUES (6, 'f')`, 'COMMIT', `INSERT INTO ${t} (id, name) VALUES (7, 'g')`]),
+      );
+      expect(errorShape(own, t)).toMatchObject({ class: 'LibsqlBatchError', code: 'TRANSACTION_CLOSED', statementIndex: 2 });
+      expect(plain(await pooled.execute(`SELECT id FROM ${t}`))).toMatchObject({ rows: [{ values: [6] }] });
       await expectNoTransaction(pooled);
     });
+  });
+
+  test('statements leaving the cache while a batch is put together are sent as text', async () => {
+    // Each text is stored on the server when first used: with a cache of
+    // four, most are evicted (and their stored SQL released) before the batch is sent.
+    const url = urlOf(backend);
+    const pooled = await createPooledClient({ url, max: 1, statementCache: { maxSize: 4, maxPerConnection: 4 } });
+    try {
+      const t = table();
+      await pooled.execute(create(t));
+      const texts = Array.from({ length: 12 }, (_, i) => `INSERT INTO ${t} (name, score) VALUES (?, ${i})`);
+      for (const sql of texts) await pooled.execute({ sql, args: ['warm'] });
+      const stmts = [...texts, ...texts].map((sql) => ({ sql, args: ['batch'] }));
+      const results = await pooled.batch([...stmts, `SELECT count(*) AS n FROM ${t} WHERE name = 'batch'`]);
+      expect(results[stmts.length]!.rows[0]!.n).toBe(24);
+      await expectNoTransaction(pooled);
+    } finally {
+      await pooled.pool.close();
+    }
   });
 
   test('a batch in a lease’s manual transaction joins it: no BEGIN or COMMIT of its own', async () => {

@@ -17,6 +17,8 @@ export class RemoteStatement implements DriverStatement {
   /** The SQL stored on the server, and the stream generation it belongs to. */
   stored: hrana.Sql | undefined;
   generation = -1;
+  /** Left the pool's cache: nothing would release SQL stored for it from now on. */
+  disposed = false;
   dispose: () => void;
 
   constructor(sql: string, description: SqlDescription, dispose: (st: RemoteStatement) => void) {
@@ -25,6 +27,9 @@ export class RemoteStatement implements DriverStatement {
     this.kind = description.kind;
     this.selectsStar = description.selectsStar;
     this.effect = description.effect;
-    this.dispose = () => dispose(this);
+    this.dispose = () => {
+      this.disposed = true;
+      dispose(this);
+    };
   }
 }

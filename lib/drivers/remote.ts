@@ -230,7 +230,7 @@ class RemoteConnection implements DriverConnection {
     start: () => (this.#beforeRequest(), this.#renewed ? this.#setUpAgain() : Promise.resolve()),
     stream: () => this.#stream,
     version: () => this.#version,
-    sql: (st) => (st.stored !== undefined && st.generation === this.#generation && !st.stored.closed ? st.stored : st.text),
+    sql: (st) => (st.disposed ? st.text : this.#sqlFor(st)),
     ask: () => this.#askInTransaction(),
     learnt: (unanswered) => this.#learnt(unanswered),
     known: (open) => void (this.#inTransaction = open),
