@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createClient, type Client, type InStatement, type IntMode, type ResultSet, type TransactionMode } from '@libsql/client';
 import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
 import { createPooledClient, type PooledClient } from '../../lib';
+import { queryChannel, type QueryContext } from '../../lib/diagnostics';
 import { servers, table } from '../support/remote';
 
 // A batch is the client's, result for result and error for error, whichever
@@ -324,6 +325,44 @@ describe.each(BACKENDS)('over %s', (backend) => {
       expect(errorShape(error, t)).toMatchObject({ class: 'LibsqlBatchError', code: 'SQLITE_CONSTRAINT', statementIndex: 2 });
       expect((await client.execute(`SELECT count(*) AS n FROM ${t}`)).rows[0]!.n).toBe(2);
       await expectNoTransaction(pooled);
+    });
+  });
+
+  test('migrate is the client’s, and leaves foreign keys as they were', async () => {
+    await withSides(backend, async (sides) => {
+      const foreignKeys = async () => (await sides.pooled.execute('PRAGMA foreign_keys')).rows[0]![0];
+      const before = await foreignKeys();
+      const outcomes: unknown[] = [];
+      for (const client of [sides.client, sides.pooled] as Client[]) {
+        const t = table();
+        const results = await client.migrate([create(t), `INSERT INTO ${t} (id, name) VALUES (1, 'a')`, `SELECT * FROM ${t}`]);
+        const failed = await rejection(client.migrate([`INSERT INTO ${t} (id, name) VALUES (2, 'b')`, `INSERT INTO ${t} (id) VALUES (3)`]));
+        outcomes.push({ results: results.map(plain), failed: errorShape(failed, t), rows: plain(await client.execute(`SELECT id FROM ${t}`)) });
+      }
+      expect(outcomes[1]).toStrictEqual(outcomes[0]);
+      expect(await foreignKeys()).toBe(before);
+      await expectNoTransaction(sides.pooled);
+    });
+  });
+
+  test('a batch is traced statement by statement', async () => {
+    await withSides(backend, async ({ pooled }) => {
+      const seen: string[] = [];
+      const subscribers = {
+        start: (context: unknown) => void seen.push((context as QueryContext).sql),
+        end: () => undefined,
+        asyncStart: () => undefined,
+        asyncEnd: () => undefined,
+        error: () => undefined,
+      };
+      queryChannel.subscribe(subscribers);
+      try {
+        await pooled.batch(['SELECT 1', 'SELECT 2']);
+      } finally {
+        queryChannel.unsubscribe(subscribers);
+      }
+      // A file's batch runs its BEGIN and COMMIT as statements of their own.
+      expect(seen).toEqual(backend === 'file' ? ['BEGIN DEFERRED', 'SELECT 1', 'SELECT 2', 'COMMIT'] : ['SELECT 1', 'SELECT 2']);
     });
   });
 
