@@ -444,4 +444,3 @@ class RemoteConnection implements DriverConnection {
     return mapped;
   }
 }
-

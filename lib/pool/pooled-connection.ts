@@ -291,14 +291,12 @@ export class PooledConnection {
 /**
  * Runs statements one after another through `run`, as `client.batch` reads
  * them: a `[sql, args]` tuple is `{ sql, args }`, and an SQL error becomes a
- * `LibsqlBatchError` naming the statement that failed. `mapError` sees each
- * failure first (the drop-in client turns a closed pool into a closed client).
- * The loop of a lease's `batch` where the driver has no batch of its own.
+ * `LibsqlBatchError` naming the statement that failed. The loop of a lease's
+ * `batch` where the driver has no batch of its own.
  */
-export async function executeEach(
+async function executeEach(
   stmts: readonly BatchStatement[],
   run: (stmt: InStatement, index: number) => Promise<ResultSet>,
-  mapError: (error: unknown) => unknown = (error) => error,
 ): Promise<ResultSet[]> {
   const results: ResultSet[] = [];
   for (let i = 0; i < stmts.length; i++) {
@@ -306,7 +304,7 @@ export async function executeEach(
     try {
       results.push(await run(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt, i));
     } catch (e) {
-      throw toBatchError(mapError(e), i);
+      throw toBatchError(e, i);
     }
   }
   return results;
