@@ -68,4 +68,4 @@ export { NativeDriver } from './drivers/native';
 export type { NativeDriverOptions } from './drivers/native';
 export { RemoteDriver } from './drivers/remote';
 export type { RemoteDriverOptions } from './drivers/remote';
-export type { Driver, DriverConnection, DriverStatement, Replicated } from './drivers/driver';
+export type { Driver, DriverBatchStep, DriverConnection, DriverStatement, Replicated } from './drivers/driver';

@@ -6,7 +6,7 @@ import { CLIENT_SEMANTICS, type PoolConfig } from './config';
 import { isPoolError } from './errors';
 import { AdaptiveConnectionPool } from './pool/pool';
 import { createPool } from './pool/create-pool';
-import { executeEach, type BatchStatement, type PooledConnection } from './pool/pooled-connection';
+import type { BatchStatement, PooledConnection } from './pool/pooled-connection';
 
 /**
  * Opens a pool (its first connection too, so a bad URL or token fails here)
@@ -243,7 +243,8 @@ export class PooledTransaction implements Transaction {
    * back, as the client's.
    */
   async batch(stmts: Array<InStatement | [string, InArgs?]>): Promise<ResultSet[]> {
-    return executeEach(stmts, async (stmt) => this.#live().execute(stmt), clientError);
+    // The lease's batch joins the open transaction, and stops once it ends.
+    return this.#live().batch(stmts as BatchStatement[]).catch(rethrowClientError);
   }
 
   /** Runs `;`-separated SQL inside the transaction. */

@@ -23,6 +23,9 @@ type Protocol = 'ws' | 'http';
  * lasts 10 ms or more, and the case stays under a minute.
  */
 const SEQ_BATCH: Record<Protocol, number> = { ws: 20, http: 5 };
+/** Statements in the batch variants: inserts in one write transaction, as `client.batch` sends them. */
+const BATCH = 200;
+const BATCH_STMTS = Array.from({ length: BATCH }, (_, i) => ({ sql: 'insert into b (v) values (?)', args: [`batch-${i}`] }));
 /** Callers at once, and the reads they share per iteration. */
 const CONCURRENCY = 50;
 const CONC_BATCH: Record<Protocol, number> = { ws: 200, http: 100 };
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
     server = await startSqld();
     const setup = createClient({ url: server.httpUrl });
     await setup.execute('create table t (id integer primary key, v text not null)');
+    await setup.execute('create table b (id integer primary key, v text not null)');
     await setup.batch(
       Array.from({ length: ROWS }, (_, i) => ({ sql: 'insert into t (id, v) values (?, ?)', args: [i + 1, `value-${i + 1}`] })),
       'write',
@@ -99,6 +103,12 @@ async function main(): Promise<void> {
             fn: async () => {
               for (let i = 0, n = SEQ_BATCH[protocol]; i < n; i++) await read(next());
             },
+          },
+          {
+            name: `${who}-${protocol}-batch${BATCH}`,
+            label: `${who === 'pool' ? 'pool.batch' : '@libsql/client client.batch'}, ${protocol}, ${BATCH} inserts`,
+            opsPerIteration: 1,
+            fn: () => (who === 'pool' ? pool.batch(BATCH_STMTS, 'write') : client.batch(BATCH_STMTS, 'write')),
           },
           {
             name: `${who}-${protocol}-c${CONCURRENCY}`,
@@ -144,6 +154,8 @@ async function main(): Promise<void> {
       compare('http', '', 2, '>= 2x client (http, sequential)'),
       compare('ws', `-c${CONCURRENCY}`, null, 'reference, no goal'),
       compare('http', `-c${CONCURRENCY}`, null, 'reference, no goal'),
+      compare('ws', `-batch${BATCH}`, null, 'reference, no goal'),
+      compare('http', `-batch${BATCH}`, null, 'reference, no goal'),
     ];
 
     emitReport({
@@ -160,7 +172,8 @@ async function main(): Promise<void> {
           'Defaults on both sides: the pool max 10 (adaptive), the client concurrency 20. A pooled connection is one ' +
           'long-lived Hrana stream; the client opens and closes a stream per call. Over http that costs the client no ' +
           'extra request: its execute and the close of its stream go in one pipeline POST, so both sides make one ' +
-          'HTTP request per read.',
+          'HTTP request per read. Batch: ' +
+          `${BATCH} inserts in one write transaction per iteration; both sides send a batch as one Hrana request.`,
       ],
       env: {
         sql: SQL,

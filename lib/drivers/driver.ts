@@ -11,6 +11,12 @@ export interface DriverStatement {
   dispose?(): void;
 }
 
+/** One statement of a `DriverConnection.batch`: prepared by that connection, with its arguments. */
+export interface DriverBatchStep {
+  readonly statement: DriverStatement;
+  readonly args: InArgs | undefined;
+}
+
 /** One physical connection. Calls are never concurrent: one lease at a time. */
 export interface DriverConnection {
   /** Prepares `sql` for repeated use on this connection. Throws `LibsqlError` on bad SQL. */
@@ -19,6 +25,19 @@ export interface DriverConnection {
   execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet>;
   /** Runs several `;`-separated statements without arguments or results. */
   executeMultiple(sql: string): Promise<void>;
+  /**
+   * Runs statements in order, sent together rather than one round trip each,
+   * as `client.batch` sends them. With `begin` (`BEGIN DEFERRED`, …) they run
+   * in a transaction of their own, committed if all succeed and rolled back
+   * if one fails; without it, inside the transaction already open, which a
+   * failure does not end. Either way, once the transaction has ended no
+   * further statement runs. A statement that fails, or that did not run
+   * because the transaction had ended, rejects with `LibsqlBatchError` naming
+   * it; a failed `BEGIN` or `COMMIT` rejects with its `LibsqlError`. Drivers
+   * whose calls are cheap (a local file) leave it out, and the lease runs the
+   * statements one by one.
+   */
+  batch?(steps: readonly DriverBatchStep[], begin: string | undefined): Promise<ResultSet[]>;
   /** Whether a transaction is open (after a `BEGIN`, until `COMMIT`/`ROLLBACK`). */
   inTransaction(): boolean;
   /** Rolls back an open transaction. Throws if the connection cannot. */

@@ -3,7 +3,7 @@ import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { PoolError, describeValue } from '../errors';
 import type { ConnectionId } from '../events';
-import type { DriverConnection, DriverStatement } from '../drivers/driver';
+import type { DriverBatchStep, DriverConnection, DriverStatement } from '../drivers/driver';
 import type { PreparedStatementCache } from '../statement-cache';
 import { queryChannel } from '../diagnostics';
 import { scriptChange, sessionChange, type SessionTracker } from '../session-change';
@@ -70,20 +70,7 @@ export class PooledConnection {
     const connection = this.#connection;
     if (connection === null) return Promise.reject(this.#releasedError());
     try {
-      let sql: string;
-      let bound: InArgs | undefined;
-      if (typeof stmtOrSql === 'string') {
-        sql = stmtOrSql;
-        bound = args;
-      } else if (typeof stmtOrSql === 'object' && stmtOrSql !== null && typeof stmtOrSql.sql === 'string') {
-        sql = stmtOrSql.sql;
-        bound = stmtOrSql.args;
-      } else {
-        throw new PoolError(
-          'INVALID_ARGUMENT',
-          `Expected a SQL string or { sql, args }, got ${describeValue(stmtOrSql)}`,
-        );
-      }
+      const { sql, args: bound } = statementOf(stmtOrSql, args);
       // Traced only while someone subscribes: the common path allocates nothing for it.
       if (queryChannel.hasSubscribers) {
         return queryChannel.tracePromise(this.#run, { sql, connectionId: this.connectionId }, this, connection, sql, bound);
@@ -147,10 +134,23 @@ export class PooledConnection {
       throw new PoolError('INVALID_ARGUMENT', `Expected an array of statements, got ${describeValue(stmts)}`);
     }
     const own = !connection.inTransaction();
+    if (connection.batch !== undefined) {
+      try {
+        return await this.#batchAtOnce(connection, connection.batch, stmts, own ? transactionModeToBegin(mode) : undefined);
+      } catch (error) {
+        // The driver rolls back what it opened; should that have failed too, try once more here.
+        if (own && this.#connection !== null && connection.inTransaction()) {
+          await connection.rollback().catch(() => undefined);
+        }
+        throw error;
+      }
+    }
     if (own) await this.execute(transactionModeToBegin(mode));
     try {
       const results = await executeEach(stmts, async (stmt, i) => {
-        if (own && !connection.inTransaction()) {
+        // Once the transaction is over (a statement ended it, an error rolled
+        // it back), nothing more runs: it would run outside any transaction.
+        if (!connection.inTransaction()) {
           throw new LibsqlBatchError('The transaction has been rolled back', i, 'TRANSACTION_CLOSED');
         }
         return this.execute(stmt);
@@ -163,6 +163,62 @@ export class PooledConnection {
       }
       throw error;
     }
+  }
+
+  /**
+   * A batch handed to the driver whole, to send as one request: each
+   * statement is prepared (through the cache) first, as `execute` would, and
+   * a statement that changes the session is told to the pool and left
+   * uncached, as in `#runChange`. Traced statement by statement, each
+   * settling with the batch.
+   */
+  #batchAtOnce(
+    connection: DriverConnection,
+    batch: NonNullable<DriverConnection['batch']>,
+    stmts: readonly BatchStatement[],
+    begin: string | undefined,
+  ): Promise<ResultSet[]> {
+    const cache = this.#cache;
+    const steps: DriverBatchStep[] = [];
+    const changing: DriverStatement[] = [];
+    for (let i = 0; i < stmts.length; i++) {
+      const stmt = stmts[i]!;
+      const { sql, args } = Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : statementOf(stmt, undefined);
+      if (typeof sql !== 'string') {
+        throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string or { sql, args }, got ${describeValue(stmt)}`);
+      }
+      let statement: DriverStatement;
+      try {
+        statement =
+          cache === false
+            ? this.#prepare(connection, sql)
+            : cache.getOrPrepare(this.connectionId, sql, () => this.#prepare(connection, sql));
+      } catch (error) {
+        throw toBatchError(error, i);
+      }
+      if (this.#changing) {
+        this.#changing = false;
+        changing.push(statement);
+      }
+      steps.push({ statement, args });
+    }
+    const running = batch.call(connection, steps, begin);
+    if (cache !== false && changing.length > 0) {
+      const uncache = () => {
+        for (const statement of changing) cache.delete(this.connectionId, statement.sql);
+      };
+      running.then(uncache, uncache);
+    }
+    if (queryChannel.hasSubscribers) {
+      steps.forEach(({ statement }, i) => {
+        const traced = queryChannel.tracePromise(() => running.then((results) => results[i]!), {
+          sql: statement.sql,
+          connectionId: this.connectionId,
+        });
+        traced.catch(() => undefined);
+      });
+    }
+    return running;
   }
 
   /** Runs `;`-separated SQL with no arguments, as `client.executeMultiple`. */
@@ -235,14 +291,12 @@ export class PooledConnection {
 /**
  * Runs statements one after another through `run`, as `client.batch` reads
  * them: a `[sql, args]` tuple is `{ sql, args }`, and an SQL error becomes a
- * `LibsqlBatchError` naming the statement that failed. `mapError` sees each
- * failure first (the drop-in client turns a closed pool into a closed client).
- * The one batch loop: a lease's `batch` and a client transaction's both use it.
+ * `LibsqlBatchError` naming the statement that failed. The loop of a lease's
+ * `batch` where the driver has no batch of its own.
  */
-export async function executeEach(
+async function executeEach(
   stmts: readonly BatchStatement[],
   run: (stmt: InStatement, index: number) => Promise<ResultSet>,
-  mapError: (error: unknown) => unknown = (error) => error,
 ): Promise<ResultSet[]> {
   const results: ResultSet[] = [];
   for (let i = 0; i < stmts.length; i++) {
@@ -250,14 +304,25 @@ export async function executeEach(
     try {
       results.push(await run(Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : stmt, i));
     } catch (e) {
-      const error = mapError(e);
-      if (error instanceof LibsqlError && !(error instanceof LibsqlBatchError)) {
-        throw new LibsqlBatchError(error.message, i, error.code, error.extendedCode, error.rawCode, error.cause as Error | undefined);
-      }
-      throw error;
+      throw toBatchError(e, i);
     }
   }
   return results;
+}
+
+/** An SQL error of statement `index` of a batch, as the client reports it: a `LibsqlBatchError` naming it. */
+function toBatchError(error: unknown, index: number): unknown {
+  if (!(error instanceof LibsqlError) || error instanceof LibsqlBatchError) return error;
+  return new LibsqlBatchError(error.message, index, error.code, error.extendedCode, error.rawCode, error.cause as Error | undefined);
+}
+
+/** The SQL and arguments of what `execute` was given: a string (with `args`) or `{ sql, args }`. */
+function statementOf(stmtOrSql: InStatement, args: InArgs | undefined): { sql: string; args: InArgs | undefined } {
+  if (typeof stmtOrSql === 'string') return { sql: stmtOrSql, args };
+  if (typeof stmtOrSql === 'object' && stmtOrSql !== null && typeof stmtOrSql.sql === 'string') {
+    return { sql: stmtOrSql.sql, args: stmtOrSql.args };
+  }
+  throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string or { sql, args }, got ${describeValue(stmtOrSql)}`);
 }
 
 /**
