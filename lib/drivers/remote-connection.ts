@@ -1,5 +1,5 @@
 import * as hrana from '@libsql/hrana-client';
-import type { InArgs, IntMode, ResultSet } from '@libsql/client';
+import type { InArgs, ResultSet } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
 import type { DriverBatchStep, DriverConnection, DriverStatement } from './driver';
@@ -7,19 +7,9 @@ import { isBackpressure, isConnectionError, mapHranaError, resultSetFromHrana, s
 import { InFlight } from './in-flight';
 import { runBatch, type BatchHost } from './remote-batch';
 import { RemoteStatement } from './remote-statement';
+import type { RemoteDriverOptions } from './remote-options';
 import { describeSql } from './sql-text';
 
-export interface RemoteDriverOptions {
-  /** The server's base URL, with a `ws:`, `wss:`, `http:` or `https:` scheme. */
-  url: URL;
-  protocol: 'ws' | 'http';
-  authToken: string | undefined;
-  intMode: IntMode;
-  /** What every HTTP request goes through, called with a `Request`, as `@libsql/client`'s `fetch`. */
-  fetch?: typeof globalThis.fetch | undefined;
-  /** Sent with every HTTP request, as `@libsql/client`'s `remoteEncryptionKey`; WebSocket has no place for it. */
-  remoteEncryptionKey?: string | undefined;
-}
 
 /**
  * Most SQL texts one connection keeps stored on the server. sqld allows 150

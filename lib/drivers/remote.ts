@@ -1,9 +1,10 @@
 import * as hrana from '@libsql/hrana-client';
 import type { Driver, DriverConnection } from './driver';
 import { mapHranaError } from './hrana';
-import { RemoteConnection, type RemoteDriverOptions } from './remote-connection';
+import { RemoteConnection } from './remote-connection';
+import type { RemoteDriverOptions } from './remote-options';
 
-export type { RemoteDriverOptions } from './remote-connection';
+export type { RemoteDriverOptions } from './remote-options';
 
 /**
  * A libSQL server (sqld, Turso) over Hrana. One pooled connection is one
