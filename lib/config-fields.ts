@@ -80,7 +80,7 @@ export interface PoolConfig {
   idleTimeoutMs?: number;
   /** A connection closes after this many checkouts; `1` opens one per checkout. @default Infinity */
   maxUses?: number;
-  /** How long `close()` waits for leases before closing their connections. @default 10000 */
+  /** How long `close()` waits for leases before closing their connections, and for each async cleanup of a closed connection. @default 10000 */
   closeTimeoutMs?: number;
   /**
    * SQLite busy timeout on file databases: how long a statement waits for a
@@ -314,7 +314,7 @@ export const FIELDS = {
     kind: 'duration',
     default: 10_000,
     least: 0,
-    doc: 'How long `close()` waits for leases before closing their connections.',
+    doc: 'How long `close()` waits for leases before closing their connections, and how long each async cleanup of a closed connection (a disposer, a `close` listener, the cleanup callback) is waited for.',
   },
   busyTimeoutMs: {
     kind: 'integer',

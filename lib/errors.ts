@@ -26,7 +26,13 @@ export type PoolErrorCode =
    * session expired; a transaction open on it was rolled back by the server.
    * The pool replaces the connection; retry on a new lease.
    */
-  | 'CONNECTION_LOST';
+  | 'CONNECTION_LOST'
+  /**
+   * Something run when a connection closed (a resource's disposer, a `close`
+   * listener, the cleanup callback) returned a promise that did not settle
+   * within `closeTimeoutMs`. Never thrown: reported as `listenerError`.
+   */
+  | 'CLEANUP_TIMEOUT';
 
 /**
  * The one error class the pool throws. Match on `code`, never on the message;
@@ -77,6 +83,18 @@ export function acquireTimedOut(timeoutMs: number, stats: PoolStats, cause: unkn
 /** Opening a connection to `url` failed with `cause`. */
 export function connectFailed(url: string, cause: unknown): PoolError {
   return new PoolError('CONNECT_FAILED', `Could not open ${url}: ${(cause as Error | undefined)?.message}`, { cause });
+}
+
+/** A connection's cleanup (`event`, and `resource` for a disposer) did not settle within `timeoutMs`. */
+export function cleanupTimedOut(
+  source: { readonly event: string; readonly connectionId: number; readonly resource?: string },
+  timeoutMs: number,
+): PoolError {
+  const what = source.resource === undefined ? `The '${source.event}' cleanup` : `The '${source.resource}' disposer`;
+  return new PoolError(
+    'CLEANUP_TIMEOUT',
+    `${what} of connection ${source.connectionId} did not settle within ${timeoutMs} ms; the pool stopped waiting for it`,
+  );
 }
 
 /** `` `0` (number)`` style rendering of a bad value for error messages. */

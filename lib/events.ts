@@ -16,8 +16,12 @@ export interface LeakReport {
 /** Identifies one physical connection; unique across the process, never reused. */
 export type ConnectionId = number;
 
-/** The pool's single cleanup callback (`pool.setCleanupCallback`), run with the id of each connection that closes. */
-export type ConnectionCleanupCallback = (connectionId: ConnectionId) => void;
+/**
+ * The pool's single cleanup callback (`pool.setCleanupCallback`), run with the
+ * id of each connection that closes. It may return a promise, which
+ * `pool.close()` waits for (up to `closeTimeoutMs`).
+ */
+export type ConnectionCleanupCallback = (connectionId: ConnectionId) => unknown;
 
 /** Why a physical connection was retired. */
 export type CloseReason =
@@ -54,8 +58,17 @@ export interface ConnectErrorEvent {
 }
 
 export interface ListenerErrorEvent {
+  /**
+   * The event whose listener failed, `cleanupCallback`, or, for a resource,
+   * `create` (made eagerly) or `dispose`.
+   */
   readonly event: string;
+  /** What it threw or rejected with, or a `PoolError` `CLEANUP_TIMEOUT` if it never settled. */
   readonly error: unknown;
+  /** The resource kind's name, when a resource's `create` or `dispose` failed. */
+  readonly resource?: string;
+  /** The connection that resource belonged to. */
+  readonly connectionId?: ConnectionId;
 }
 
 /**
@@ -69,7 +82,11 @@ export interface PoolEvents {
   checkout: [info: CheckoutEvent];
   /** A lease came back; the connection's statements stay cached. */
   checkin: [info: CheckinEvent];
-  /** A physical connection was retired; its statements are already evicted. */
+  /**
+   * A physical connection was retired; its resources (its cached statements
+   * among them) are already disposed of. A listener may return a promise,
+   * which `pool.close()` waits for.
+   */
   close: [info: CloseEvent];
   /** The pool's size changed by one: `from` and `to` are real sizes, `reason` is `'open'` or why it closed. */
   resize: [info: ResizeEvent];
@@ -79,7 +96,11 @@ export interface PoolEvents {
   leak: [info: LeakEvent];
   /** Opening a connection failed. */
   connectError: [info: ConnectErrorEvent];
-  /** A listener of another event threw, or the promise it returned rejected. The pool carried on. */
+  /**
+   * A listener of another event, the cleanup callback or a resource's
+   * `create`/`dispose` threw, rejected or (when a connection closed) never
+   * settled. The pool carried on.
+   */
   listenerError: [info: ListenerErrorEvent];
 }
 

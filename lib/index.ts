@@ -11,6 +11,7 @@ export { readUrl } from './url';
 export type { FileTarget, MemoryTarget, ServerTarget, Target, UrlOptions } from './url';
 export type { PoolStats, PoolTotals, WaitPercentiles } from './stats';
 export type { AfterConnectHook, AfterReleaseHook, SessionConnection } from './session';
+export type { ConnectionResource, ResourceHost, ResourceOptions } from './pool/resources';
 
 // Events
 export type {

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
-import type { CloseEvent, PoolEvents } from './events';
+import type { CloseEvent, ConnectionId, PoolEvents } from './events';
+import type { ConnectionResource, ResourceHost } from './pool/resources';
 import type { PreparedStatementCache } from './statement-cache';
 
 /** What a subscriber needs of a cache: any `PreparedStatementCache<S>` fits. */
@@ -8,11 +9,18 @@ export type ClearableCache = Pick<PreparedStatementCache<unknown>, 'clearConnect
 /**
  * Keeps a `PreparedStatementCache` in step with a pool: when a connection
  * closes, its statements leave the cache. Several subscribers (several caches)
- * may attach to one pool; each listens for `close` only.
+ * may attach to one pool.
+ *
+ * On a pool it is a connection resource (`pool.defineResource`), made eagerly
+ * for every connection and disposed of by clearing the connection's entries,
+ * so `removeAllListeners()` cannot detach it and every `close` listener sees
+ * the entries gone. The pool keeps its own cache in step the same way. On any
+ * other emitter of the pool's events it listens for `close`.
  */
 export class StatementCacheSubscriber {
   readonly cache: ClearableCache;
   #pool: EventEmitter<PoolEvents> | undefined;
+  #resource: ConnectionResource<ConnectionId> | undefined;
   readonly #onClose = (event: CloseEvent): void => {
     this.cache.clearConnection(event.connectionId);
   };
@@ -21,21 +29,39 @@ export class StatementCacheSubscriber {
     this.cache = cache;
   }
 
-  /** Starts evicting on `pool`'s `close` events. Attaching to a second pool detaches from the first. */
+  /** Starts evicting as `pool`'s connections close. Attaching to a second pool detaches from the first. */
   attach(pool: EventEmitter<PoolEvents>): this {
     this.detach();
-    pool.on('close', this.#onClose);
+    if (isResourceHost(pool)) {
+      this.#resource = pool.defineResource({
+        name: 'statementCache',
+        eager: true,
+        create: (info) => info.connectionId,
+        dispose: (connectionId) => void this.cache.clearConnection(connectionId),
+      });
+    } else {
+      pool.on('close', this.#onClose);
+    }
     this.#pool = pool;
     return this;
   }
 
-  /** Stops listening. Safe to call when not attached. */
+  /** Stops evicting. Safe to call when not attached. */
   detach(): void {
-    this.#pool?.off('close', this.#onClose);
+    const pool = this.#pool;
+    if (pool === undefined) return;
+    if (this.#resource !== undefined) (pool as unknown as ResourceHost).removeResource(this.#resource);
+    else pool.off('close', this.#onClose);
     this.#pool = undefined;
+    this.#resource = undefined;
   }
 
   get attached(): boolean {
     return this.#pool !== undefined;
   }
+}
+
+function isResourceHost(pool: object): pool is EventEmitter<PoolEvents> & ResourceHost {
+  const host = pool as Partial<ResourceHost>;
+  return typeof host.defineResource === 'function' && typeof host.removeResource === 'function';
 }

@@ -95,6 +95,19 @@ test('events-and-cache.ts', async () => {
   ]);
 });
 
+test('connection-resources.ts', async () => {
+  expect(expectClean(await run('connection-resources'))).toEqual([
+    expect.stringMatching(/^\[close\] #\d+ maxUses, cached now 0$/),
+    expect.stringMatching(/^\[close\] #\d+ maxUses, cached now 0$/),
+    expect.stringMatching(/^rows: 3, statement cache hits: \d+$/),
+    expect.stringMatching(/^\[close\] #\d+ poolClosed, cached now 0$/),
+    // close() resolved after the last asynchronous flush.
+    expect.stringMatching(/^flushed #\d+: 2 queries \(maxUses\)$/),
+    expect.stringMatching(/^flushed #\d+: 2 queries \(maxUses\)$/),
+    expect.stringMatching(/^flushed #\d+: 1 queries \(poolClosed\)$/),
+  ]);
+});
+
 test('remote-sqld.ts starts a sqld of its own, runs over WebSocket and HTTP, and removes it', async () => {
   const out = expectClean(await run('remote-sqld', { LIBSQL_URL: '' }));
   const started = /^started sqld on 127\.0\.0\.1:\d+ in (.+)$/.exec(out[0]!);

@@ -75,3 +75,15 @@ test('with no listenerError listener, a rejecting listener becomes a process war
   ]);
   expect(run.status).toBe(0);
 });
+
+test('a resource disposer that rejects is reported with its kind, and the process lives on', () => {
+  const run = runScript(`
+    const pool = new AdaptiveConnectionPool({ url: ':memory:' });
+    const kind = pool.defineResource({ name: 'metrics', create: () => 1, dispose: async () => { throw new Error('flush failed'); } });
+    pool.on('listenerError', ({ event, resource, error }) => console.log(event + ' ' + resource + ': ' + error.message));
+    await pool.warmUp();
+    await pool.use((lease) => lease.resource(kind));
+    await pool.close();`);
+  expect(run.stdout.trim().split('\n')).toEqual(['dispose metrics: flush failed', 'alive']);
+  expect(run.status).toBe(0);
+});

@@ -6,6 +6,7 @@ import {
   LibsqlError,
   PoolError,
   type CloseReason,
+  type ConnectionResource,
   type PoolConfig,
   type PooledConnection,
   type PoolStats,
@@ -179,6 +180,13 @@ class World {
   readonly mustExist = new Set<number>();
   readonly mustNotExist = new Set<number>();
   readonly log: string[] = [];
+  /**
+   * Two resource kinds: one made on first use by a query, one made eagerly for
+   * every connection. Per connection id: values made, and disposals seen.
+   */
+  readonly lazy: ConnectionResource<number>;
+  readonly made = { lazy: new Map<number, number>(), eager: new Map<number, number>() };
+  readonly disposed = { lazy: new Map<number, number>(), eager: new Map<number, number>() };
 
   constructor(cfg: ModelConfig, file: string) {
     this.cfg = cfg;
@@ -187,6 +195,27 @@ class World {
     this.driver = new FakeDriver(config);
     this.pool = new AdaptiveConnectionPool(config, this.driver);
     this.#listen();
+    this.lazy = this.#resource('lazy', false);
+    this.#resource('eager', true);
+  }
+
+  #resource(which: 'lazy' | 'eager', eager: boolean): ConnectionResource<number> {
+    const bump = (counts: Map<number, number>, id: number) => counts.set(id, (counts.get(id) ?? 0) + 1);
+    return this.pool.defineResource({
+      name: which,
+      eager,
+      create: ({ connectionId: id }) => {
+        if (!this.open.has(id) && this.everCreated.has(id)) this.violation(`${which}: made for closed connection ${id}`);
+        bump(this.made[which], id);
+        return id;
+      },
+      dispose: (value, { connectionId: id }) => {
+        if (value !== id) this.violation(`${which}: the value of ${value} was disposed of for connection ${id}`);
+        // Disposed of at step (3), before the close listeners: the model still counts it open.
+        if (!this.open.has(id)) this.violation(`${which}: connection ${id} disposed of after its close event`);
+        bump(this.disposed[which], id);
+      },
+    });
   }
 
   get cache() {
@@ -461,6 +490,23 @@ class World {
       }
     }
 
+    // Every value is disposed of exactly once, when its connection closes, and never before.
+    for (const which of ['lazy', 'eager'] as const) {
+      for (const [id, n] of this.made[which]) {
+        if (n !== 1) problems.push(`${which}: ${n} values made for connection ${id}`);
+        const disposed = this.disposed[which].get(id) ?? 0;
+        if (disposed !== (this.closedWith.has(id) ? 1 : 0)) {
+          problems.push(`${which}: connection ${id} (${this.closedWith.get(id) ?? 'open'}) disposed of ${disposed} times`);
+        }
+      }
+      for (const id of this.disposed[which].keys()) {
+        if (!this.made[which].has(id)) problems.push(`${which}: connection ${id} disposed of with no value made`);
+      }
+    }
+    for (const id of this.everCreated) {
+      if (!this.made.eager.has(id)) problems.push(`eager: no value made for connection ${id}`);
+    }
+
     // The cache holds statements of open connections only.
     const cache = this.cache;
     if (cache !== false) {
@@ -703,6 +749,7 @@ class LeaseQuery extends Step {
     if (this.kind === 'die') w.driver.nextQueryFault = 'die';
     if (this.kind === 'stall') w.driver.nextQueryFault = 'stall';
     const wasDead = h.dead;
+    if (!h.lease.released && h.lease.resource(w.lazy) !== h.id) w.violation(`${what}: resource of another connection`);
     const promise = h.lease.execute(sql, args);
     // A fault not consumed (the call failed before reaching the driver) must not hit another query.
     w.driver.nextQueryFault = undefined;
@@ -1046,6 +1093,7 @@ async function finish(w: World): Promise<void> {
   for (const call of w.calls) cover(`acquire -> ${call.outcome}`);
   for (const reason of w.closedWith.values()) cover(`close reason ${reason}`);
   cover('leases revoked by close()', w.revoked);
+  cover('lazy resources disposed of', w.disposed.lazy.size);
   cover('committed rows checked', w.mustExist.size);
   cover('absent rows checked', w.mustNotExist.size);
 

@@ -15,13 +15,16 @@ export interface CloseSteps {
   readonly busy: () => boolean;
   /** Closes every connection still open, leased or not. */
   readonly closeAll: () => void;
+  /** Waits for what closing connections started (async cleanups), bounded by its own deadlines. */
+  readonly settle?: () => Promise<void>;
 }
 
 /**
  * The pool's way from open to closed. Closing is one promise however often it
  * is asked for; in between, leases may still come back, and each is closed as
  * it does. The pool says when it has drained; closing waits for that, or for
- * its timeout, whichever comes first, then closes what is left.
+ * its timeout, whichever comes first, then closes what is left, and last
+ * waits for the cleanups of the connections it closed.
  */
 export class Closing {
   #started = false;
@@ -49,9 +52,11 @@ export class Closing {
     steps.stop();
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
     steps.pump();
-    if (!steps.busy()) return;
-    // Ref'd: `await pool.close()` must finish (see time.ts).
-    await raceTimeout(drained, timeoutMs, () => undefined, { awaited: true });
-    steps.closeAll();
+    if (steps.busy()) {
+      // Ref'd: `await pool.close()` must finish (see time.ts).
+      await raceTimeout(drained, timeoutMs, () => undefined, { awaited: true });
+      steps.closeAll();
+    }
+    await steps.settle?.();
   }
 }

@@ -1,7 +1,9 @@
 import type { EventEmitter } from 'eventemitter3';
 import { poolEventChannels } from '../diagnostics';
 import { PoolError, reportError } from '../errors';
-import type { ConnectionCleanupCallback, ConnectionId, PoolEvents } from '../events';
+import type { CloseEvent, ConnectionCleanupCallback, ConnectionId, ConnectionInfo, PoolEvents, ResizeEvent } from '../events';
+import { Cleanups, type CleanupSource } from './cleanups';
+import { ResourceRegistry } from './resources';
 
 interface ListenerRecord {
   fn: (...args: unknown[]) => unknown;
@@ -14,7 +16,8 @@ interface ListenerRecord {
  * throws, and hands each failure to `onError`: a throw, or the rejection of
  * the promise an `async` listener returns. eventemitter3's own `emit` has
  * no try/catch: one throwing listener would skip the rest and unwind into the
- * pool mid-transition.
+ * pool mid-transition. `settle`, when given, takes each listener's return
+ * value instead, so a caller that tracks promises sees them; it must not throw.
  *
  * This reads eventemitter3's listener table (`_events`), whose shape has been
  * stable since 1.x: one `{ fn, context, once }` record or an array of them.
@@ -24,6 +27,7 @@ export function emitIsolated(
   event: string,
   payload: unknown,
   onError: (error: unknown) => void,
+  settle: (result: unknown) => void = (result) => isolateRejection(result, onError),
 ): void {
   const table = (emitter as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })
     ._events;
@@ -33,7 +37,7 @@ export function emitIsolated(
   for (const record of records) {
     if (record.once) emitter.removeListener(event, record.fn, record.context, true);
     try {
-      isolateRejection(record.fn.call(record.context, payload), onError);
+      settle(record.fn.call(record.context, payload));
     } catch (error) {
       onError(error);
     }
@@ -63,9 +67,27 @@ export function isolateRejection(result: unknown, onError: (error: unknown) => v
 export class PoolEmitter {
   readonly #target: EventEmitter<PoolEvents>;
   #cleanupCallback: ConnectionCleanupCallback | undefined;
+  /**
+   * The promises returned when a connection closes (by `close` listeners, the
+   * cleanup callback and resource disposers): tracked so `pool.close()` can
+   * wait for them, each for `cleanupTimeoutMs` at most.
+   */
+  readonly cleanups: Cleanups;
+  /**
+   * Per-connection values (`pool.defineResource`), disposed of as their
+   * connection closes, before its `close` listeners run; failures are
+   * reported, and promises tracked, like those of the listeners.
+   */
+  readonly resources: ResourceRegistry;
 
-  constructor(target: EventEmitter<PoolEvents>) {
+  constructor(target: EventEmitter<PoolEvents>, cleanupTimeoutMs = Number.POSITIVE_INFINITY) {
     this.#target = target;
+    this.cleanups = new Cleanups(cleanupTimeoutMs, (source, error) => this.failed(source, error));
+    this.resources = new ResourceRegistry({
+      failed: (kind, event, connectionId, error) => this.failed({ event, connectionId, resource: kind.name }, error),
+      track: (kind, connectionId, result) =>
+        this.cleanups.track(result, { event: 'dispose', connectionId, resource: kind.name }),
+    });
   }
 
   /** Whether anyone listens for `event` (a listener or a channel subscriber): payloads are built only then. */
@@ -74,7 +96,13 @@ export class PoolEmitter {
   }
 
   emit<E extends keyof PoolEvents>(event: E, payload: PoolEvents[E][0]): void {
-    emitIsolated(this.#target as unknown as EventEmitter, event, payload, (error) => this.#listenerFailed(event, error));
+    const onError = (error: unknown) => this.#listenerFailed(event, error);
+    // A `close` listener is a cleanup: what it returns is tracked, not just isolated.
+    const settle =
+      event === 'close'
+        ? (result: unknown) => this.cleanups.track(result, { event, connectionId: (payload as CloseEvent).connectionId })
+        : undefined;
+    emitIsolated(this.#target as unknown as EventEmitter, event, payload, onError, settle);
     const channel = poolEventChannels[event];
     if (channel?.hasSubscribers) channel.publish(payload);
   }
@@ -95,15 +123,46 @@ export class PoolEmitter {
     this.#cleanupCallback = undefined;
   }
 
-  /** Runs the cleanup callback, isolated like a listener. */
-  cleanUp(connectionId: ConnectionId): void {
+  /** A connection opened: its eager resources are made, then `create` and `resize` are told. */
+  opened(info: ConnectionInfo, resize: ResizeEvent): void {
+    this.resources.opened(info);
+    this.emit('create', info);
+    if (this.has('resize')) this.emit('resize', resize);
+  }
+
+  /**
+   * Step (3) of retiring a connection: its resources are disposed of, then
+   * the `close` listeners run, then `resize`'s, then the cleanup callback.
+   * Promises any of them return are tracked, never awaited here.
+   */
+  closed(event: CloseEvent, resize: ResizeEvent): void {
+    this.resources.dispose(event);
+    this.emit('close', event);
+    if (this.has('resize')) this.emit('resize', resize);
+    this.#cleanUp(event.connectionId);
+  }
+
+  /** Runs the cleanup callback, isolated like a listener; a promise it returns is tracked. */
+  #cleanUp(connectionId: ConnectionId): void {
     const callback = this.#cleanupCallback;
     if (callback === undefined) return;
     try {
-      isolateRejection(callback(connectionId), (error) => this.#listenerFailed('cleanupCallback', error));
+      this.cleanups.track(callback(connectionId), { event: 'cleanupCallback', connectionId });
     } catch (error) {
       this.#listenerFailed('cleanupCallback', error);
     }
+  }
+
+  /**
+   * Reports a failed cleanup: a rejection or a timeout of what `source` ran,
+   * or a resource's `create` or `dispose` that threw. A resource's report
+   * names it and its connection.
+   */
+  failed(source: CleanupSource, error: unknown): void {
+    if (source.resource === undefined) return this.#listenerFailed(source.event, error);
+    const { event, resource, connectionId } = source;
+    if (this.has('listenerError')) this.emit('listenerError', { event, error, resource, connectionId });
+    else reportError(error, `the '${resource}' resource's ${event} (connection ${connectionId})`);
   }
 
   #listenerFailed(event: string, error: unknown): void {

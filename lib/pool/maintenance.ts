@@ -188,6 +188,12 @@ export class Maintenance {
     return undefined;
   }
 
+  /** Puts `slot` in the pool, idle since `now` and ready to be lent; the idle timer may now be due. */
+  rest(slot: Slot, now: number): void {
+    slot.rest(now);
+    this.armIdle();
+  }
+
   /**
    * Arms the one idle timer for the expiry of the connection idle longest,
    * and only when it could close (the pool is above `min`). Protected by

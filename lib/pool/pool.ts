@@ -7,6 +7,7 @@ import type { CloseReason, ConnectionCleanupCallback, PoolEvents } from '../even
 import { createDriver } from '../drivers/create-driver';
 import type { Driver, DriverStatement, Replicated } from '../drivers/driver';
 import { statementCacheFor, type PreparedStatementCache } from '../statement-cache';
+import { StatementCacheSubscriber } from '../statement-cache-subscriber';
 import { PoolStatsRecorder, type PoolStats } from '../stats';
 import { timerDelay } from '../time';
 import { refuseRequest, refuseWaiter, type AcquireOptions, type Refusal } from './admission';
@@ -19,6 +20,7 @@ import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revo
 import type { BatchStatement, LeaseEnd } from './pooled-connection';
 import { SyncQueue, syncReplica } from './replica-sync';
 import { resetAfterLease } from './reset';
+import type { ConnectionResource, ResourceOptions } from './resources';
 import { SessionKeeper } from './session';
 import { connectStillWanted, connectsToStart, poolLimit, targetSize } from './sizing';
 import type { BackpressureLimit, ConnectPurpose, PoolCounts } from './sizing';
@@ -34,20 +36,14 @@ import { WaiterQueue } from './waiters';
  * state change they report is complete, so a listener may call back into the
  * pool, and a listener that throws changes nothing.
  *
- * The constructor opens no connection. To see every connection's `create`,
- * the first included, attach listeners before `warmUp()`:
- *
- * ```ts
- * const pool = new AdaptiveConnectionPool({ url: 'file:app.db' });
- * pool.on('create', (info) => console.log('opened', info.connectionId));
- * await pool.warmUp();
- * ```
+ * The constructor opens no connection: listeners attached before `warmUp()`
+ * see every connection's `create`, the first included.
  */
 export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   readonly config: ResolvedConfig;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
   readonly #stats = new PoolStatsRecorder();
-  readonly #events = new PoolEmitter(this);
+  readonly #events: PoolEmitter;
   readonly #closing = new Closing();
   readonly #slots = new Census();
   readonly #waiters = new WaiterQueue<PooledConnection>();
@@ -72,7 +68,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.config = resolveConfig(config);
     const c = this.config;
     driver ??= createDriver(c.target, c);
+    this.#events = new PoolEmitter(this, c.closeTimeoutMs);
     this.#cache = statementCacheFor<DriverStatement>(c.statementCache);
+    if (this.#cache !== false) new StatementCacheSubscriber(this.#cache).attach(this);
     this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
     this.#limit = poolLimit(c, driver.maxConnections);
     if (c.adaptive) driver.onBackpressure = () => this.#onBackpressure();
@@ -89,7 +87,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
       retire: (slot, reason, error) => this.#retire(slot, reason, error),
       validated: (slot) => {
         if (this.#closing.started) return this.#retire(slot, 'poolClosed');
-        this.#rest(slot, performance.now());
+        this.#maintenance.rest(slot, performance.now());
         this.#pump();
       },
     });
@@ -186,6 +184,16 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     return this.#syncs.run(() => this.use((lease) => syncReplica(lease[leaseConnection]())));
   }
 
+  /** Defines a kind of per-connection value, read with `lease.resource(kind)` and disposed of as its connection closes. */
+  defineResource<T>(options: ResourceOptions<T>): ConnectionResource<T> {
+    return this.#events.resources.define(options, this.#slots.slots().map((slot) => slot.info()));
+  }
+
+  /** Forgets a kind: no more values are made; those made are dropped, not disposed of. */
+  removeResource<T>(kind: ConnectionResource<T>): boolean {
+    return this.#events.resources.remove(kind);
+  }
+
   /**
    * Sets the one callback run with the id of each connection that closes,
    * after the `close` listeners (a simpler hook than a listener, for code
@@ -212,11 +220,13 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   /**
    * Stops admitting callers, rejects waiters with `POOL_CLOSED`, waits up to
-   * `timeoutMs` for leases to come back, then closes what is left. Calling it
-   * again returns the same promise.
+   * `timeoutMs` for leases to come back, then closes what is left and waits for
+   * the promises their disposers, `close` listeners and cleanup callback returned
+   * (each for `closeTimeoutMs` at most). Calling it again returns the same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
     return this.#closing.close(options.timeoutMs ?? this.config.closeTimeoutMs, {
+      settle: () => this.#events.cleanups.settled(this.config.closeTimeoutMs),
       stop: () => {
         this.#connector.stop(poolClosed());
         this.#waiters.rejectAll(poolClosed);
@@ -351,17 +361,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     this.#maintenance.born(slot);
     // Idle before `create` is emitted, so a listener sees it counted as idle
     // and can be served by it.
-    if (!this.#closing.started) this.#rest(slot, now);
-    this.#events.emit('create', slot.info());
-    if (this.#events.has('resize')) this.#events.emit('resize', { from: size - 1, to: size, reason: 'open' });
+    if (!this.#closing.started) this.#maintenance.rest(slot, now);
+    this.#events.opened(slot.info(), { from: size - 1, to: size, reason: 'open' });
     if (this.#closing.started) this.#retire(slot, 'poolClosed');
     if (replacing !== undefined && this.#maintenance.replaced(replacing)) this.#retire(replacing, 'lifetime');
     this.#pump();
-  }
-
-  #rest(slot: Slot, now: number): void {
-    slot.rest(now);
-    this.#maintenance.armIdle();
   }
 
   // ---- the lease --------------------------------------------------------
@@ -369,7 +373,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   #checkout(slot: Slot, enqueuedAt: number, now: number): PooledConnection {
     let checkout = 0;
     const end = (how: LeaseEnd) => this.#checkin(slot, checkout, how);
-    const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions);
+    const resource = <T>(kind: ConnectionResource<T>): T => this.#events.resources.value(kind, slot.info());
+    const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions, resource);
     // Held weakly when leaks are watched, so a lease dropped without release can be collected and reported.
     checkout = slot.lend(lease, this.#leaks !== undefined, now);
     // Collected unreleased: whether it changed the session is unknown, so check.
@@ -401,7 +406,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     const closing = this.#closing.started;
     const close = closeAtCheckin(slot, { ...this.#counts(), how, failure, closing, maxUses: this.config.maxUses });
     // It came back at leasedAt + heldMs: no need to read the clock again.
-    if (close === undefined) this.#rest(slot, slot.leasedAt + slot.heldMs);
+    if (close === undefined) this.#maintenance.rest(slot, slot.leasedAt + slot.heldMs);
     else this.#retire(slot, close.reason, close.error);
     this.#pump();
   }
@@ -415,9 +420,9 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   /**
    * Retires a connection in drop order: (1) free its slot, (2) count it, (3)
-   * evict its statements and tell listeners and the cleanup callback, (4)
-   * close the native connection. The pool's own cache is cleared here, not by
-   * a listener, so `removeAllListeners()` cannot break it.
+   * dispose of its resources (its statements among them), then tell the
+   * `close` listeners and the cleanup callback, (4) close the native
+   * connection. Nothing waits for the promises step (3) returned but `close()`.
    */
   #retire(slot: Slot, reason: CloseReason, error?: unknown): void {
     const holder = slot.holder;
@@ -435,11 +440,8 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
     // Back from a lease but not yet announced (closed while resetting): it ends here too.
     if (was === 'leased' || was === 'returning') this.#endLease(slot);
     this.#stats.recordClose(reason);
-    if (this.#cache !== false) this.#cache.clearConnection(slot.id);
     const info = slot.info();
-    this.#events.emit('close', error === undefined ? { ...info, reason } : { ...info, reason, error });
-    if (this.#events.has('resize')) this.#events.emit('resize', { from: size + 1, to: size, reason });
-    this.#events.cleanUp(slot.id);
+    this.#events.closed(error === undefined ? { ...info, reason } : { ...info, reason, error }, { from: size + 1, to: size, reason });
     slot.connection.close();
     this.#pump();
   }

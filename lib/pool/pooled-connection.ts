@@ -5,6 +5,7 @@ import { PoolError, describeValue } from '../errors';
 import type { ConnectionId } from '../events';
 import type { DriverBatchStep, DriverConnection, DriverStatement } from '../drivers/driver';
 import type { PreparedStatementCache } from '../statement-cache';
+import type { ConnectionResource } from './resources';
 import { queryChannel } from '../diagnostics';
 import { scriptChange, sessionChange, type SessionTracker } from '../session-change';
 
@@ -39,6 +40,7 @@ export class PooledConnection {
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
   readonly #end: (how: LeaseEnd) => void;
   readonly #sessions: SessionTracker | undefined;
+  readonly #resource: (<T>(kind: ConnectionResource<T>) => T) | undefined;
   /** Set by `#prepare` when the statement it just prepared changes the session; `#run` consumes it. */
   #changing = false;
   /** Whether this lease changed the session (see SESSION_CHANGED). */
@@ -52,12 +54,14 @@ export class PooledConnection {
     cache: PreparedStatementCache<DriverStatement> | false,
     end: (how: LeaseEnd) => void,
     sessions?: SessionTracker,
+    resource?: <T>(kind: ConnectionResource<T>) => T,
   ) {
     this.connectionId = connectionId;
     this.#connection = connection;
     this.#cache = cache;
     this.#end = end;
     this.#sessions = sessions;
+    this.#resource = resource;
   }
 
   /** Whether the lease has been released, destroyed or revoked by `pool.close()`. */
@@ -237,6 +241,18 @@ export class PooledConnection {
     } else {
       await connection.executeMultiple(sql);
     }
+  }
+
+  /**
+   * This connection's value of `kind` (see `pool.defineResource`), made now
+   * if it has none yet. The same value for every lease of the connection, until it closes.
+   */
+  resource<T>(kind: ConnectionResource<T>): T {
+    this.#live();
+    if (this.#resource === undefined) {
+      throw new PoolError('INVALID_ARGUMENT', `Connection ${this.connectionId} belongs to no pool that keeps resources`);
+    }
+    return this.#resource(kind);
   }
 
   /** Whether a transaction is open on this connection. */
