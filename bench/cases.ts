@@ -31,6 +31,13 @@ export const CASES: CaseEntry[] = [
     measures: 't LEFT JOIN u … GROUP BY … LIMIT 1: pool.execute vs client.execute vs cached raw .all',
   },
   {
+    key: 'one-off',
+    title: 'Each SQL text run once',
+    file: 'bench/cases/one-off.ts',
+    measures:
+      "pool.execute of a new SQL text per call, and a 2,001-statement batch over 200 texts: default admission vs 'always' vs @libsql/client",
+  },
+  {
     key: 'insert-tx',
     title: 'INSERT inside a transaction',
     file: 'bench/cases/insert-tx.ts',

@@ -13,7 +13,15 @@ async function main(dir: string): Promise<void> {
   // `maxUses: 3`: each connection retires after three checkouts, so the run shows
   // a `close` (reason maxUses) and the eviction of that connection's statements.
   // `new` + `warmUp()` rather than `createPool()`, so the listeners see the first `create` too.
-  const pool = new AdaptiveConnectionPool({ url: `file:${join(dir, 'app.db')}`, min: 1, max: 2, maxUses: 3 });
+  // `admission: 'always'` caches a statement at its first run, so that each one shows up here;
+  // by default a SQL text is cached from its second run, and one run only once is never cached.
+  const pool = new AdaptiveConnectionPool({
+    url: `file:${join(dir, 'app.db')}`,
+    min: 1,
+    max: 2,
+    maxUses: 3,
+    statementCache: { admission: 'always' },
+  });
   const cache = pool.statementCache as PreparedStatementCache;
   pool.on('create', (e) => console.log(`[create]   #${e.connectionId}`));
   pool.on('checkout', (e) => console.log(`[checkout] #${e.connectionId} use ${e.uses}`));

@@ -1,7 +1,13 @@
 import type { IntMode } from '@libsql/client';
 import { DRIVER_DEFAULTS } from './drivers/create-driver';
 import type { AfterConnectHook, AfterReleaseHook } from './session';
-import { DEFAULT_CACHE_PER_CONNECTION, DEFAULT_CACHE_SIZE, type PreparedStatementCache } from './statement-cache';
+import {
+  DEFAULT_ADMISSION,
+  DEFAULT_CACHE_PER_CONNECTION,
+  DEFAULT_CACHE_SIZE,
+  type AdmissionPolicy,
+  type PreparedStatementCache,
+} from './statement-cache';
 
 /** Options of `createPool`. Every field but `url` is optional. */
 export interface PoolConfig {
@@ -148,11 +154,14 @@ export interface PoolConfig {
    */
   connectTimeoutMs?: number;
   /**
-   * The pool's statement cache: bounds for its own, `false` for none, or a
-   * `PreparedStatementCache` to share between pools.
-   * @default { maxSize: 1000, maxPerConnection: 100 }
+   * The pool's statement cache: bounds and admission policy for its own,
+   * `false` for none, or a `PreparedStatementCache` to share between pools.
+   * With `admission: 'second-sighting'` a SQL text is cached from its second
+   * run, so ad-hoc SQL run once costs what it costs in `@libsql/client`;
+   * `'always'` caches every statement at its first run.
+   * @default { maxSize: 1000, maxPerConnection: 100, admission: 'second-sighting' }
    */
-  statementCache?: false | { maxSize?: number; maxPerConnection?: number } | PreparedStatementCache<any>;
+  statementCache?: false | { maxSize?: number; maxPerConnection?: number; admission?: AdmissionPolicy } | PreparedStatementCache<any>;
   /**
    * Sets up each new connection before it is lent (pgxpool `AfterConnect`,
    * HikariCP `connectionInitSql`): pragmas, ATTACH, TEMP objects. The state it
@@ -209,10 +218,11 @@ interface DurationField {
   readonly doc: string;
 }
 
-/** The bounds of a statement cache the pool makes for itself. */
+/** The bounds and admission policy of a statement cache the pool makes for itself. */
 export interface StatementCacheBounds {
   readonly maxSize: number;
   readonly maxPerConnection: number;
+  readonly admission: AdmissionPolicy;
 }
 
 /** The kinds a field of type `T` may have: a number is never checked as a string. */
@@ -383,8 +393,12 @@ export const FIELDS = {
   },
   statementCache: {
     kind: 'statementCache',
-    default: Object.freeze({ maxSize: DEFAULT_CACHE_SIZE, maxPerConnection: DEFAULT_CACHE_PER_CONNECTION }),
-    doc: 'Bounds of the pool\'s own statement cache, `false` for none, or a `PreparedStatementCache` shared between pools.',
+    default: Object.freeze({
+      maxSize: DEFAULT_CACHE_SIZE,
+      maxPerConnection: DEFAULT_CACHE_PER_CONNECTION,
+      admission: DEFAULT_ADMISSION,
+    }),
+    doc: "Bounds of the pool's own statement cache and when it keeps a statement (`'second-sighting'`: from a SQL text's second run; `'always'`), `false` for none, or a `PreparedStatementCache` shared between pools.",
   },
   afterConnect: {
     kind: 'function',

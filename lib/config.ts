@@ -1,6 +1,6 @@
 import { PoolError, describeValue } from './errors';
 import { FIELDS, type Field, type PoolConfig, type StatementCacheBounds } from './config-fields';
-import { PreparedStatementCache } from './statement-cache';
+import { ADMISSION_POLICIES, PreparedStatementCache, type AdmissionPolicy } from './statement-cache';
 import { readUrl, type Target, type UrlOptions } from './url';
 import { timerDelay } from './time';
 
@@ -189,14 +189,18 @@ function integer(name: string, value: unknown, least: number, unbounded: boolean
 function statementCache(value: unknown): StatementCacheSetting {
   if (value === false || value instanceof PreparedStatementCache) return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid('statementCache', 'false, { maxSize, maxPerConnection } or a PreparedStatementCache', value);
+    throw invalid('statementCache', 'false, { maxSize, maxPerConnection, admission } or a PreparedStatementCache', value);
   }
   for (const key of Object.keys(value)) {
-    if (key !== 'maxSize' && key !== 'maxPerConnection') {
+    if (key !== 'maxSize' && key !== 'maxPerConnection' && key !== 'admission') {
       throw new PoolError('INVALID_CONFIG', `Unknown \`statementCache\` field \`${key}\``);
     }
   }
-  const { maxSize: size, maxPerConnection: perConnection } = value as Partial<Record<keyof StatementCacheBounds, unknown>>;
+  const {
+    maxSize: size,
+    maxPerConnection: perConnection,
+    admission = FIELDS.statementCache.default.admission,
+  } = value as Partial<Record<keyof StatementCacheBounds, unknown>>;
   const { default: bounds } = FIELDS.statementCache;
   const maxSize = integer('statementCache.maxSize', size ?? bounds.maxSize, 0, false);
   // As `PreparedStatementCache` does: one connection may fill a small cache.
@@ -206,7 +210,10 @@ function statementCache(value: unknown): StatementCacheSetting {
     0,
     false,
   );
-  return Object.freeze({ maxSize, maxPerConnection });
+  if (!ADMISSION_POLICIES.includes(admission as AdmissionPolicy)) {
+    throw invalid('statementCache.admission', oneOf(ADMISSION_POLICIES), admission);
+  }
+  return Object.freeze({ maxSize, maxPerConnection, admission: admission as AdmissionPolicy });
 }
 
 /** `"a", "b" or "c"`. */

@@ -32,7 +32,7 @@ export type { BreakerState, LeakReport, LeakState } from './events';
 
 // Statement cache
 export { PreparedStatementCache } from './statement-cache';
-export type { CacheEntry, EvictionReason, StatementCacheOptions } from './statement-cache';
+export type { AdmissionPolicy, CacheEntry, EvictionReason, StatementCacheOptions } from './statement-cache';
 export type { CacheStats } from './stats';
 export { StatementCacheSubscriber } from './statement-cache-subscriber';
 export type { ClearableCache } from './statement-cache-subscriber';

@@ -5,6 +5,18 @@ import type { CacheStats } from './stats';
 /** Why an entry left the cache. */
 export type EvictionReason = 'lru' | 'connectionLimit' | 'connectionClosed' | 'cleared' | 'replaced';
 
+/**
+ * Which statements a miss through `offer` keeps:
+ * - `'always'`: every one, evicting the least recently used entry when full;
+ * - `'second-sighting'`: a SQL text is kept the second time it misses (on any
+ *   connection). When keeping it would evict an entry, it is kept only if its
+ *   two sightings came closer together than the victim's last use is old: an
+ *   entry used since the newcomer was first seen has the shorter reuse distance
+ *   and stays. So ad-hoc SQL run once costs one prepare, as in `@libsql/client`,
+ *   and a batch cycling through more texts than fit keeps those that fit.
+ */
+export type AdmissionPolicy = 'always' | 'second-sighting';
+
 /** One cached statement, as handed to `onEvict`. */
 export interface CacheEntry<S> {
   readonly connectionId: ConnectionId;
@@ -22,6 +34,8 @@ export interface StatementCacheOptions<S> {
   maxPerConnection?: number;
   /** Called after an entry leaves the cache, so its owner can release what it holds. */
   onEvict?: (entry: CacheEntry<S>, reason: EvictionReason) => void;
+  /** Which misses `offer` keeps (see `AdmissionPolicy`). @default 'second-sighting' */
+  admission?: AdmissionPolicy;
 }
 
 interface Entry<S> {
@@ -30,10 +44,17 @@ interface Entry<S> {
   statement: S | undefined;
   preparedAt: number;
   uses: number;
+  /** The cache's clock at the entry's last use (see `#clock`). */
+  usedAt: number;
 }
 
 export const DEFAULT_CACHE_SIZE = 1000;
 export const DEFAULT_CACHE_PER_CONNECTION = 100;
+export const DEFAULT_ADMISSION: AdmissionPolicy = 'second-sighting';
+export const ADMISSION_POLICIES: readonly AdmissionPolicy[] = ['always', 'second-sighting'];
+
+/** The fewest SQL texts the second-sighting policy remembers, however small the cache. */
+const MIN_SIGHTINGS = 64;
 
 /**
  * `(connectionId, sql) -> prepared statement`, bounded in total and per
@@ -50,6 +71,7 @@ export const DEFAULT_CACHE_PER_CONNECTION = 100;
 export class PreparedStatementCache<S = unknown> {
   readonly maxSize: number;
   readonly maxPerConnection: number;
+  readonly admission: AdmissionPolicy;
   #onEvict: ((entry: CacheEntry<S>, reason: EvictionReason) => void) | undefined;
   #byConnection = new Map<ConnectionId, Map<string, Entry<S>>>();
   #lru = new Set<Entry<S>>();
@@ -62,6 +84,19 @@ export class PreparedStatementCache<S = unknown> {
   #peakSize = 0;
   #prepared = 0;
   #prepareTimeUs = 0;
+  #refused = 0;
+  /**
+   * A logical clock, one tick per lookup or miss: a hit stamps its entry, a
+   * miss stamps its text in `#sightings`, and admission compares the two.
+   */
+  #clock = 0;
+  /**
+   * SQL texts that missed recently, with the clock at their last miss, oldest
+   * first; bounded by `#sightingsLimit`. Global, since a text repeated on
+   * one connection is likely to be repeated on the others.
+   */
+  readonly #sightings = new Map<string, number>();
+  readonly #sightingsLimit: number;
 
   constructor(options: number | StatementCacheOptions<S> = {}) {
     const opts = typeof options === 'number' ? { maxSize: options } : options;
@@ -71,11 +106,21 @@ export class PreparedStatementCache<S = unknown> {
       opts.maxPerConnection ?? Math.min(DEFAULT_CACHE_PER_CONNECTION, this.maxSize),
     );
     this.#onEvict = opts.onEvict;
+    this.admission = opts.admission ?? DEFAULT_ADMISSION;
+    if (!ADMISSION_POLICIES.includes(this.admission)) {
+      throw new PoolError(
+        'INVALID_CONFIG',
+        `Expected statement cache \`admission\` to be "always" or "second-sighting", got ${describeValue(opts.admission)}`,
+      );
+    }
+    this.#sightingsLimit = Math.max(MIN_SIGHTINGS, this.maxSize);
   }
 
   /**
    * The statement cached for `(connectionId, sql)`, or the one `prepare()`
-   * returns, which is then cached. Counts a hit or a miss.
+   * returns, which is then cached. Counts a hit or a miss. It caches whatever
+   * the admission policy: its caller has no way to learn that a statement was
+   * not kept and must be released (`lookup` and `offer` are that way).
    */
   getOrPrepare(connectionId: ConnectionId, sql: string, prepare: () => S): S {
     const entry = this.#byConnection.get(connectionId)?.get(sql);
@@ -88,6 +133,36 @@ export class PreparedStatementCache<S = unknown> {
     const statement = prepare();
     this.#store(connectionId, sql, statement, (performance.now() - started) * 1000);
     return statement;
+  }
+
+  /**
+   * The statement cached for `(connectionId, sql)`, counting a hit, or
+   * `undefined`, counting nothing: the caller prepares one and `offer`s it.
+   */
+  lookup(connectionId: ConnectionId, sql: string): S | undefined {
+    const entry = this.#byConnection.get(connectionId)?.get(sql);
+    if (entry === undefined || entry.statement === undefined) return undefined;
+    this.#touch(entry);
+    this.#hits++;
+    return entry.statement;
+  }
+
+  /**
+   * Counts a miss for a statement the caller just prepared, and keeps it if
+   * the admission policy admits it. Returns whether it did: when not, the
+   * statement stays the caller's, to run and then release (`dispose`), and
+   * `admissionsRefused` counts it.
+   */
+  offer(connectionId: ConnectionId, sql: string, statement: S, prepareTimeUs: number): boolean {
+    this.#misses++;
+    this.#prepared++;
+    this.#prepareTimeUs += prepareTimeUs;
+    if (!this.#admits(connectionId, sql)) {
+      this.#refused++;
+      return false;
+    }
+    this.#put(connectionId, sql, statement);
+    return true;
   }
 
   /** The cached statement, touching its recency; no hit or miss is counted. */
@@ -190,6 +265,7 @@ export class PreparedStatementCache<S = unknown> {
       peakSize: this.#peakSize,
       connections: this.#byConnection.size,
       hitRate: lookups === 0 ? 0 : this.#hits / lookups,
+      admissionsRefused: this.#refused,
       avgPrepareTimeUs: this.#prepared === 0 ? 0 : this.#prepareTimeUs / this.#prepared,
     };
   }
@@ -199,6 +275,32 @@ export class PreparedStatementCache<S = unknown> {
     this.#prepared++;
     this.#prepareTimeUs += prepareTimeUs;
     this.#put(connectionId, sql, statement);
+  }
+
+  /** Whether a miss of `sql` on `connectionId` is to be kept (see `AdmissionPolicy`). */
+  #admits(connectionId: ConnectionId, sql: string): boolean {
+    if (this.maxSize === 0 || this.maxPerConnection === 0) return false;
+    if (this.admission === 'always') return true;
+    const now = ++this.#clock;
+    const sightings = this.#sightings;
+    const lastSeen = sightings.get(sql);
+    // Re-inserted, so the map stays ordered by last sighting and its oldest goes first.
+    if (lastSeen !== undefined) sightings.delete(sql);
+    else if (sightings.size >= this.#sightingsLimit) sightings.delete(sightings.keys().next().value as string);
+    sightings.set(sql, now);
+    if (lastSeen === undefined) return false;
+    const victim = this.#victimFor(connectionId);
+    // Reuse distance: the victim was used after this text's last sighting, so
+    // it comes back sooner than this one does.
+    return victim === undefined || victim.usedAt < lastSeen;
+  }
+
+  /** The entry that inserting a new one for `connectionId` would evict, if any. */
+  #victimFor(connectionId: ConnectionId): Entry<S> | undefined {
+    const entries = this.#byConnection.get(connectionId);
+    if (entries !== undefined && entries.size >= this.maxPerConnection) return entries.values().next().value;
+    if (this.#lru.size >= this.maxSize) return this.#lru.values().next().value;
+    return undefined;
   }
 
   #put(connectionId: ConnectionId, sql: string, statement: S | undefined): void {
@@ -217,7 +319,7 @@ export class PreparedStatementCache<S = unknown> {
       entries = new Map();
       this.#byConnection.set(connectionId, entries);
     }
-    const entry: Entry<S> = { connectionId, sql, statement, preparedAt: Date.now(), uses: 0 };
+    const entry: Entry<S> = { connectionId, sql, statement, preparedAt: Date.now(), uses: 0, usedAt: ++this.#clock };
     entries.set(sql, entry);
     this.#lru.add(entry);
     this.#newest = entry;
@@ -233,6 +335,7 @@ export class PreparedStatementCache<S = unknown> {
 
   #touch(entry: Entry<S>): void {
     entry.uses++;
+    entry.usedAt = ++this.#clock;
     // Already the most recent everywhere (a statement run over and over):
     // nothing to reorder. Checking costs far less than two deletes and re-adds.
     if (this.#newest === entry) return;
@@ -285,7 +388,10 @@ function checkBound(name: string, value: unknown): number {
  * chose what eviction does.
  */
 export function statementCacheFor<S extends { dispose?(): void }>(
-  setting: false | Pick<StatementCacheOptions<S>, 'maxSize' | 'maxPerConnection'> | PreparedStatementCache<unknown>,
+  setting:
+    | false
+    | Pick<StatementCacheOptions<S>, 'maxSize' | 'maxPerConnection' | 'admission'>
+    | PreparedStatementCache<unknown>,
 ): PreparedStatementCache<S> | false {
   if (setting === false) return false;
   if (setting instanceof PreparedStatementCache) return setting as PreparedStatementCache<S>;

@@ -14,6 +14,12 @@ export interface CacheStats {
   connections: number;
   /** hits / (hits + misses); 0 before the first lookup. */
   hitRate: number;
+  /**
+   * Misses the admission policy did not keep (a SQL text's first sighting, or
+   * a newcomer that lost to a more recently used entry): prepared, run once
+   * and released, as `@libsql/client` does with every statement.
+   */
+  admissionsRefused: number;
   avgPrepareTimeUs: number;
 }
 

@@ -47,7 +47,7 @@ function renderDefault(field: Field): string {
     case 'choice':
       return `\`'${field.default}'\``;
     case 'statementCache':
-      return `\`{ maxSize: ${field.default.maxSize}, maxPerConnection: ${field.default.maxPerConnection} }\``;
+      return `\`{ maxSize: ${field.default.maxSize}, maxPerConnection: ${field.default.maxPerConnection}, admission: '${field.default.admission}' }\``;
     case 'duration':
       if (field.serverDefault !== undefined) {
         return `${code(field.default)} for files, ${code(field.serverDefault)} for a server`;

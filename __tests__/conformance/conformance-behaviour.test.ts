@@ -81,7 +81,7 @@ describe.each(Object.entries(backends))('on %s', (_backend, open) => {
   });
 
   test('statements are prepared once per connection, kept across checkouts and evicted when it closes', async () => {
-    await withPool({ max: 1 }, async (pool) => {
+    await withPool({ max: 1, statementCache: { admission: 'always' } }, async (pool) => {
       const cache = pool.statementCache as PreparedStatementCache;
       const lease = await pool.acquire();
       await lease.execute('select ? as v', [1]);

@@ -4,7 +4,8 @@ import { withPool } from '../support/helpers';
 // mixed methods, run() on a reader), through the pool's cached statements.
 describe('native driver with cached statements', () => {
   test('a cached reader returns the row for the new arguments, never a stale one', async () => {
-    await withPool({ max: 1 }, async (pool) => {
+    // Cached from its first run, so that every run after it is a hit.
+    await withPool({ max: 1, statementCache: { admission: 'always' } }, async (pool) => {
       await pool.execute('create table t(id integer primary key, v text)');
       for (let i = 1; i <= 10; i++) await pool.execute('insert into t values (?, ?)', [i, `v${i}`]);
       const sql = 'select v from t where id = ?';
@@ -69,7 +70,8 @@ describe('native driver with cached statements', () => {
   });
 
   test('the per-connection bound evicts the least recently used statement', async () => {
-    await withPool({ max: 1, statementCache: { maxSize: 10, maxPerConnection: 2 } }, async (pool) => {
+    const statementCache = { maxSize: 10, maxPerConnection: 2, admission: 'always' as const };
+    await withPool({ max: 1, statementCache }, async (pool) => {
       await pool.execute('select 1');
       await pool.execute('select 2');
       await pool.execute('select 1');
@@ -91,6 +93,55 @@ describe('native driver with cached statements', () => {
       const second = await pool.execute('select 1 as a');
       expect(second.columns).toEqual(['a']);
       expect(second.columnTypes).toEqual(['']);
+    });
+  });
+
+  test('by default a SQL text is cached from its second run, and every run returns the same rows', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      await pool.execute('create table t(id integer primary key, v text)');
+      await pool.execute("insert into t values (1, 'a'), (2, 'b')");
+      const before = pool.stats().statementCache!;
+      const sql = 'select v from t where id = ?';
+      const seen = [];
+      for (const id of [1, 2, 1, 2]) seen.push((await pool.execute(sql, [id])).rows[0]!.v);
+      expect(seen).toEqual(['a', 'b', 'a', 'b']);
+      const after = pool.stats().statementCache!;
+      // First run: prepared, run and released; second: cached; then hits.
+      expect(after.misses - before.misses).toBe(2);
+      expect(after.admissionsRefused - before.admissionsRefused).toBe(1);
+      expect(after.hits - before.hits).toBe(2);
+      const lease = await pool.acquire();
+      const own = pool.statementCache as import('../../lib').PreparedStatementCache;
+      expect(own.isCached(lease.connectionId, sql)).toBe(true);
+      lease.release();
+    });
+  });
+
+  test('SQL texts each run once are never cached and evict nothing the pool keeps', async () => {
+    await withPool({ max: 1, statementCache: { maxSize: 10, maxPerConnection: 2 } }, async (pool) => {
+      await pool.execute('select 1');
+      await pool.execute('select 1');
+      for (let i = 0; i < 50; i++) expect((await pool.execute(`select ${i} as n`)).rows[0]!.n).toBe(i);
+      const cache = pool.stats().statementCache!;
+      expect(cache).toMatchObject({ size: 1, evictions: 0 });
+      expect(cache.admissionsRefused).toBe(51);
+      await pool.execute('select 1');
+      expect(pool.stats().statementCache!.hits).toBe(1);
+    });
+  });
+
+  test('a statement that changes the session is neither cached nor left prepared, on a first or a later run', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      const baseline = (await pool.execute('pragma foreign_keys')).rows[0]![0];
+      for (const value of [0, 1, 0]) {
+        await pool.execute(`pragma foreign_keys = ${value}`);
+        await pool.execute(`pragma foreign_keys = ${value}`);
+      }
+      await pool.execute('pragma foreign_keys = 1');
+      await pool.execute('pragma foreign_keys = 1');
+      expect(pool.stats().statementCache).toMatchObject({ size: 0 });
+      // Each lease ends with the setting restored.
+      expect((await pool.execute('pragma foreign_keys')).rows[0]![0]).toBe(baseline);
     });
   });
 });

@@ -68,9 +68,19 @@ describe.each(Object.entries(servers))('remote over %s', (protocol, url) => {
   });
 
   test('statements are stored once per connection and reused across checkouts', async () => {
-    await withRemotePool(url, { max: 1 }, async (pool) => {
+    await withRemotePool(url, { max: 1, statementCache: { admission: 'always' } }, async (pool) => {
       for (let i = 0; i < 5; i++) await pool.execute('select ? as v', [i]);
       expect(pool.stats().statementCache).toMatchObject({ misses: 1, hits: 4 });
+    });
+  });
+
+  test('by default a statement is cached from its second run; each run once is released after it ran', async () => {
+    await withRemotePool(url, { max: 1 }, async (pool) => {
+      for (let i = 0; i < 200; i++) expect((await pool.execute(`select ${i} as once`)).rows[0]!.once).toBe(i);
+      expect(pool.stats().statementCache).toMatchObject({ size: 0, misses: 200, admissionsRefused: 200 });
+      for (let i = 0; i < 5; i++) expect((await pool.execute('select ? as v', [i])).rows[0]!.v).toBe(i);
+      expect(pool.stats().statementCache).toMatchObject({ size: 1, misses: 202, hits: 3, admissionsRefused: 201 });
+      expect(pool.stats().totals.created).toBe(1);
     });
   });
 
@@ -90,7 +100,8 @@ describe.each(Object.entries(servers))('remote over %s', (protocol, url) => {
   test('evicting a statement frees its stored SQL on the server', async () => {
     // With room for 2 entries, 400 statements are stored and closed in turn;
     // if eviction did not close them, the server would refuse the 151st.
-    await withRemotePool(url, { max: 1, statementCache: { maxSize: 2, maxPerConnection: 2 } }, async (pool) => {
+    const statementCache = { maxSize: 2, maxPerConnection: 2, admission: 'always' as const };
+    await withRemotePool(url, { max: 1, statementCache }, async (pool) => {
       for (let i = 0; i < 400; i++) {
         expect((await pool.execute(`select ${i} as v`)).rows[0]!.v).toBe(i);
       }
@@ -100,7 +111,7 @@ describe.each(Object.entries(servers))('remote over %s', (protocol, url) => {
   });
 
   test('closing a connection evicts its statements', async () => {
-    await withRemotePool(url, { max: 1 }, async (pool) => {
+    await withRemotePool(url, { max: 1, statementCache: { admission: 'always' } }, async (pool) => {
       const lease = await pool.acquire();
       await lease.execute('select 1');
       await lease.execute('select 2');

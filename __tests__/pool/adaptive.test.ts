@@ -219,7 +219,7 @@ describe('connection lifetime', () => {
   });
 
   test('make-before-break: the replacement opens (warm) before the old connection closes', async () => {
-    const p = await open({ min: 1, max: 2, maxLifetimeMs: 1_000, lifetimeJitter: 0, adaptive: false });
+    const p = await open({ min: 1, max: 2, maxLifetimeMs: 1_000, lifetimeJitter: 0, adaptive: false, statementCache: { admission: 'always' } });
     await p.execute('select 1 as hot');
     const events = recordEvents(p);
     await jest.advanceTimersByTimeAsync(1_000);

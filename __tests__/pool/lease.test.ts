@@ -118,14 +118,14 @@ describe('PooledConnection', () => {
   });
 
   test('statements stay prepared across checkouts of the same connection', async () => {
-    await withPool({ max: 1 }, async (pool) => {
+    await withPool({ max: 1, statementCache: { admission: 'always' } }, async (pool) => {
       for (let i = 0; i < 5; i++) await pool.execute('select ?', [i]);
       expect(pool.stats().statementCache).toMatchObject({ misses: 1, hits: 4, size: 1, connections: 1 });
     });
   });
 
   test("closing a connection evicts its statements and only its statements", async () => {
-    await withPool({ max: 2 }, async (pool) => {
+    await withPool({ max: 2, statementCache: { admission: 'always' } }, async (pool) => {
       const a = await pool.acquire();
       const b = await pool.acquire();
       await a.execute('select 1');
@@ -144,7 +144,7 @@ describe('PooledConnection', () => {
   test("the pool's cache disposes of a statement when it is evicted and when its connection closes", async () => {
     const tmp = tempDir();
     const driver = new FakeDriver({ url: tmp.url() });
-    const pool = await createPool({ url: tmp.url(), max: 1, statementCache: { maxPerConnection: 1 } }, driver);
+    const pool = await createPool({ url: tmp.url(), max: 1, statementCache: { maxPerConnection: 1, admission: 'always' } }, driver);
     try {
       const lease = await pool.acquire();
       await lease.execute('select 1');

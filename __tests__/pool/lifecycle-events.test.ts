@@ -166,7 +166,7 @@ describe('lifecycle events', () => {
   });
 
   test("the pool's own statement eviction survives removeAllListeners()", async () => {
-    await withPool({ max: 1 }, async (pool) => {
+    await withPool({ max: 1, statementCache: { admission: 'always' } }, async (pool) => {
       pool.removeAllListeners();
       const lease = await pool.acquire();
       await lease.execute('select 1');
@@ -194,7 +194,7 @@ describe('lifecycle events', () => {
   });
 
   test('a cache shared by two pools keeps their connections apart', async () => {
-    const shared = new PreparedStatementCache({ maxSize: 50 });
+    const shared = new PreparedStatementCache({ maxSize: 50, admission: 'always' });
     const tmp = tempDir();
     const p1 = await createPool({ url: tmp.url('a.db'), statementCache: shared });
     const p2 = await createPool({ url: tmp.url('b.db'), statementCache: shared });

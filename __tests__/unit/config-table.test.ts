@@ -47,7 +47,11 @@ function defaultsOf(field: Field): string[] {
     case 'choice':
       return [`'${field.default}'`];
     case 'statementCache':
-      return [`maxSize: ${field.default.maxSize}`, `maxPerConnection: ${field.default.maxPerConnection}`];
+      return [
+        `maxSize: ${field.default.maxSize}`,
+        `maxPerConnection: ${field.default.maxPerConnection}`,
+        `admission: '${field.default.admission}'`,
+      ];
     case 'duration':
       return field.serverDefault === undefined ? [text(field.default)] : [text(field.default), text(field.serverDefault)];
     default:

@@ -93,6 +93,7 @@ const invalidCases: Array<[string, unknown, RegExp]> = [
     /statementCache\.maxPerConnection/,
   ],
   ['statementCache { unknown: 1 }', { url, statementCache: { unknown: 1 } }, /statementCache.*unknown/],
+  ['statementCache { admission: "never" }', { url, statementCache: { admission: 'never' } }, /statementCache\.admission/],
   // unknown top-level keys: a typo must not be silently ignored
   ['unknown key maxConnections', { url, maxConnections: 5 }, /maxConnections/],
   ['unknown key idleTimeout (typo)', { url, idleTimeout: 1000 }, /idleTimeout\b/],
@@ -158,8 +159,12 @@ describe('resolveConfig fills in defaults', () => {
     });
   });
 
-  test('the default statement cache has 1000 entries, 100 per connection', () => {
-    expect(resolveConfig({ url }).statementCache).toEqual({ maxSize: 1000, maxPerConnection: 100 });
+  test('the default statement cache has 1000 entries, 100 per connection, and caches from a second sighting', () => {
+    expect(resolveConfig({ url }).statementCache).toEqual({
+      maxSize: 1000,
+      maxPerConnection: 100,
+      admission: 'second-sighting',
+    });
   });
 
   test('the pool builds its statement cache from the resolved bounds, one per pool', async () => {
@@ -167,7 +172,7 @@ describe('resolveConfig fills in defaults', () => {
     const b = new AdaptiveConnectionPool({ url });
     try {
       expect(a.statementCache).toBeInstanceOf(PreparedStatementCache);
-      expect(a.statementCache).toMatchObject({ maxSize: 1000, maxPerConnection: 100 });
+      expect(a.statementCache).toMatchObject({ maxSize: 1000, maxPerConnection: 100, admission: 'second-sighting' });
       expect(a.statementCache).not.toBe(b.statementCache);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -275,14 +280,26 @@ describe('resolveConfig unbounded values and the statement cache', () => {
 
   test('statementCache bounds are kept as plain data', () => {
     const { statementCache } = resolveConfig({ url, statementCache: { maxSize: 20, maxPerConnection: 5 } });
-    expect(statementCache).toEqual({ maxSize: 20, maxPerConnection: 5 });
+    expect(statementCache).toEqual({ maxSize: 20, maxPerConnection: 5, admission: 'second-sighting' });
     expect(Object.isFrozen(statementCache)).toBe(true);
+  });
+
+  test("statementCache.admission 'always' is kept, and the pool's cache follows it", async () => {
+    const config = { url, statementCache: { admission: 'always' as const } };
+    expect(resolveConfig(config).statementCache).toMatchObject({ admission: 'always' });
+    const pool = new AdaptiveConnectionPool(config);
+    try {
+      expect(pool.statementCache).toMatchObject({ admission: 'always' });
+    } finally {
+      await pool.close();
+    }
   });
 
   test('a small maxSize bounds the per-connection default too, as the cache does', () => {
     expect(resolveConfig({ url, statementCache: { maxSize: 20 } }).statementCache).toEqual({
       maxSize: 20,
       maxPerConnection: new PreparedStatementCache({ maxSize: 20 }).maxPerConnection,
+      admission: 'second-sighting',
     });
   });
 

@@ -14,7 +14,7 @@ type Evicted = { connectionId: number; sql: string; statement: unknown; reason: 
 
 /** A cache whose `onEvict` calls are recorded in order. */
 function recordingCache<S = string>(
-  options: { maxSize?: number; maxPerConnection?: number } = {},
+  options: { maxSize?: number; maxPerConnection?: number; admission?: 'always' | 'second-sighting' } = {},
 ): { cache: PreparedStatementCache<S>; evicted: Evicted[] } {
   const evicted: Evicted[] = [];
   const cache = new PreparedStatementCache<S>({
@@ -425,6 +425,99 @@ describe('PreparedStatementCache metadata API (recordMiss, recordHit, isCached)'
     put(cache, 2, 'a');
     expect(cache.connectionCount()).toBe(1);
     expect(cache.connectionSize(1)).toBe(0);
+  });
+});
+
+describe('PreparedStatementCache admission (lookup and offer)', () => {
+  /** What a pool does per statement: a lookup, else prepare and offer. Returns whether it was a hit. */
+  function run(cache: PreparedStatementCache<string>, id: number, sql: string): boolean {
+    if (cache.lookup(id, sql) !== undefined) return true;
+    cache.offer(id, sql, `${id}:${sql}`, 1);
+    return false;
+  }
+
+  test("the default policy is 'second-sighting'; an unknown one throws PoolError INVALID_CONFIG", () => {
+    expect(new PreparedStatementCache().admission).toBe('second-sighting');
+    const make = () => new PreparedStatementCache({ admission: 'sometimes' as never });
+    expect(make).toBePoolError('INVALID_CONFIG');
+    expect(make).toThrow(/admission/);
+  });
+
+  test('a first sighting is refused and counted, the second is kept, the third is a hit', () => {
+    const cache = new PreparedStatementCache<string>();
+    expect(cache.lookup(1, 'q')).toBeUndefined();
+    expect(cache.offer(1, 'q', 'a', 5)).toBe(false);
+    expect(cache.isCached(1, 'q')).toBe(false);
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 1, admissionsRefused: 1, size: 0 });
+    expect(cache.offer(1, 'q', 'b', 5)).toBe(true);
+    expect(cache.lookup(1, 'q')).toBe('b');
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2, admissionsRefused: 1, size: 1, hitRate: 1 / 3 });
+  });
+
+  test('a sighting on one connection counts for the others', () => {
+    const cache = new PreparedStatementCache<string>();
+    expect(cache.offer(1, 'q', 'a', 1)).toBe(false);
+    expect(cache.offer(2, 'q', 'b', 1)).toBe(true);
+  });
+
+  test("'always' keeps every miss and evicts the least recently used entry", () => {
+    const { cache, evicted } = recordingCache<string>({ maxPerConnection: 1, admission: 'always' });
+    expect(cache.offer(1, 'a', 'A', 1)).toBe(true);
+    expect(cache.offer(1, 'b', 'B', 1)).toBe(true);
+    expect(evicted).toEqual([{ connectionId: 1, sql: 'a', statement: 'A', reason: 'connectionLimit' }]);
+    expect(cache.stats().admissionsRefused).toBe(0);
+  });
+
+  test('getOrPrepare, set and recordMiss keep caching at a first sighting, whatever the policy', () => {
+    const cache = new PreparedStatementCache<string>();
+    cache.getOrPrepare(1, 'a', () => 'A');
+    cache.set(1, 'b', 'B');
+    cache.recordMiss(1, 'c', 1);
+    expect(['a', 'b', 'c'].map((sql) => cache.isCached(1, sql))).toEqual([true, true, true]);
+    expect(cache.stats().admissionsRefused).toBe(0);
+  });
+
+  test('a text cycling with more others than fit keeps the entries that fit, rather than evicting each in turn', () => {
+    const texts = ['a', 'b', 'c', 'd'];
+    const hitsOf = (admission: 'always' | 'second-sighting') => {
+      const cache = new PreparedStatementCache<string>({ maxPerConnection: 2, admission });
+      for (let pass = 0; pass < 10; pass++) for (const sql of texts) run(cache, 1, sql);
+      return cache.stats();
+    };
+    expect(hitsOf('always')).toMatchObject({ hits: 0, evictions: 38 });
+    const kept = hitsOf('second-sighting');
+    // The first two texts seen twice fill the connection; after that each pass hits them.
+    expect(kept.hits).toBe(16);
+    expect(kept.evictions).toBe(0);
+  });
+
+  test('a newcomer seen twice evicts an entry not used since its last sighting, and none used since', () => {
+    const cache = new PreparedStatementCache<string>({ maxPerConnection: 2 });
+    const cached = () => ['a', 'b', 'c'].map((sql) => cache.isCached(1, sql));
+    for (const sql of ['a', 'a', 'b', 'b']) run(cache, 1, sql);
+    run(cache, 1, 'c'); // first sighting of c
+    run(cache, 1, 'a');
+    run(cache, 1, 'b');
+    run(cache, 1, 'c'); // a, the victim, was used since c's last sighting: it stays
+    expect(cached()).toEqual([true, true, false]);
+    run(cache, 1, 'a');
+    run(cache, 1, 'c'); // b, the victim now, was not used since: c replaces it
+    expect(cached()).toEqual([true, false, true]);
+    expect(cache.stats()).toMatchObject({ evictions: 1, admissionsRefused: 4 });
+  });
+
+  test('maxSize: 0 refuses every offer', () => {
+    const cache = new PreparedStatementCache<string>({ maxSize: 0, admission: 'always' });
+    expect(cache.offer(1, 'a', 'A', 1)).toBe(false);
+    expect(cache.offer(1, 'a', 'A', 1)).toBe(false);
+    expect(cache.stats()).toMatchObject({ size: 0, misses: 2, admissionsRefused: 2 });
+  });
+
+  test('the texts remembered are bounded: one forgotten counts as a first sighting again', () => {
+    const cache = new PreparedStatementCache<string>({ maxSize: 10 });
+    run(cache, 1, 'old');
+    for (let i = 0; i < 64; i++) run(cache, 1, `q${i}`);
+    expect(cache.offer(1, 'old', 'OLD', 1)).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@ import { createClient } from '@libsql/client';
 import { createPool } from '../../lib';
 import { normaliseArgs } from '../../lib/drivers/args';
 import { describeSql } from '../../lib/drivers/sql-text';
-import { ResultSetImpl, rowFromSql } from '../../lib/drivers/result';
+import { ResultSetImpl, rowsFromSql } from '../../lib/drivers/result';
 import { createFixture, idCycler, openRaw } from './fixture';
 import { MapOnlyCache } from './map-cache';
 import { find, measure, measureOptions, type VariantSpec } from './measure';
@@ -117,9 +117,7 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
       fn: () => {
         for (let i = 0; i < B; i++) {
           const raw = rawRows.all(normaliseArgs([next()], 'number', shape)) as unknown[][];
-          const rows = new Array(raw.length);
-          for (let r = 0; r < raw.length; r++) rows[r] = rowFromSql(raw[r]!, columns, 'number');
-          new ResultSetImpl(columns.slice(), columnTypes.slice(), rows, 0, undefined);
+          new ResultSetImpl(columns.slice(), columnTypes.slice(), rowsFromSql(raw, columns, 'number'), 0, undefined);
         }
       },
     },

@@ -7,7 +7,7 @@ import type { Driver, DriverConnection, DriverStatement, Replicated } from './dr
 import { normaliseArgs } from './args';
 import { NativeStatement, type LibsqlStatement } from './native-statement';
 import { describeSql } from './sql-text';
-import { ResultSetImpl, mapSqliteError, rowFromSql } from './result';
+import { ResultSetImpl, mapSqliteError, rowsFromSql } from './result';
 
 // `libsql` 0.5 ships better-sqlite3's typings, which declare methods it lacks
 // (bind, finalize, source) and type rows as unknown. This is what it really has.
@@ -289,9 +289,7 @@ class NativeConnection implements DriverConnection {
       throw this.#fail(error);
     }
     const columns = st.columns!;
-    const rows = new Array(raw.length);
-    for (let i = 0; i < raw.length; i++) rows[i] = rowFromSql(raw[i]!, columns, intMode);
-    return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), rows, 0, undefined);
+    return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), rowsFromSql(raw, columns, intMode), 0, undefined);
   }
 
   async executeMultiple(sql: string): Promise<void> {

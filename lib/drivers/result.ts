@@ -12,7 +12,11 @@ export { ResultSetImpl };
 const MIN_SAFE = -9007199254740991n;
 const MAX_SAFE = 9007199254740991n;
 
-/** Builds the client's row: indexed and named, non-enumerable `length`. */
+/**
+ * Builds the client's row: indexed and named, non-enumerable `length`. The
+ * reference construction, kept for column sets `rowsFromSql` cannot build
+ * faster (see `plainNames`).
+ */
 export function rowFromSql(sqlRow: unknown[], columns: string[], intMode: IntMode): Row {
   const row = {};
   Object.defineProperty(row, 'length', { value: sqlRow.length });
@@ -25,6 +29,59 @@ export function rowFromSql(sqlRow: unknown[], columns: string[], intMode: IntMod
     }
   }
   return row as Row;
+}
+
+/**
+ * The client's rows for a whole result. A named property the client defines
+ * as enumerable, writable and configurable is exactly what an assignment
+ * creates, and an assignment costs a fraction of a `defineProperty` (a point
+ * read's row in about half the time): only `length` and the indexes, which are
+ * neither enumerable nor writable, need `defineProperty`. Column sets where an
+ * assignment would differ go the reference way.
+ */
+export function rowsFromSql(raw: unknown[][], columns: string[], intMode: IntMode): Row[] {
+  const rows = new Array<Row>(raw.length);
+  if (raw.length === 0) return rows;
+  if (!plainNames(columns)) {
+    for (let r = 0; r < raw.length; r++) rows[r] = rowFromSql(raw[r]!, columns, intMode);
+    return rows;
+  }
+  for (let r = 0; r < raw.length; r++) {
+    const sqlRow = raw[r]!;
+    const row: Record<string | number, unknown> = {};
+    // First, as in the client: own string keys keep their creation order.
+    Object.defineProperty(row, 'length', { value: sqlRow.length });
+    for (let i = 0; i < sqlRow.length; ++i) {
+      const value = valueFromSql(sqlRow[i], intMode);
+      Object.defineProperty(row, i, { value });
+      row[columns[i]!] = value;
+    }
+    rows[r] = row as unknown as Row;
+  }
+  return rows;
+}
+
+/** Whether `plainNames` holds for a column array, remembered per array (a statement keeps its own). */
+const plainness = new WeakMap<string[], boolean>();
+
+/**
+ * Whether assigning every column name builds the client's row: no name
+ * repeats (the client keeps the first), none is `length` or an array index
+ * (the client's own properties), and none is `__proto__` (an assignment would
+ * set the prototype where the client defines a property).
+ */
+function plainNames(columns: string[]): boolean {
+  let plain = plainness.get(columns);
+  if (plain === undefined) {
+    const seen = new Set<string>();
+    plain = columns.every((name) => {
+      if (seen.has(name) || name === 'length' || name === '__proto__' || /^(0|[1-9]\d*)$/.test(name)) return false;
+      seen.add(name);
+      return true;
+    });
+    plainness.set(columns, plain);
+  }
+  return plain;
 }
 
 function valueFromSql(value: unknown, intMode: IntMode): unknown {

@@ -88,12 +88,35 @@ export class PooledConnection {
   /** Prepares `sql` once per connection (through the cache) and runs it. */
   #run(connection: DriverConnection, sql: string, bound: InArgs | undefined): Promise<ResultSet> {
     const cache = this.#cache;
-    const statement =
-      cache === false
-        ? this.#prepare(connection, sql)
-        : cache.getOrPrepare(this.connectionId, sql, () => this.#prepare(connection, sql));
-    if (this.#changing) return this.#runChange(connection, statement, bound);
-    return connection.execute(statement, bound);
+    if (cache !== false) {
+      // A statement that changes the session is never left cached (see `#runChange`), so a hit never is one.
+      const cached = cache.lookup(this.connectionId, sql);
+      if (cached !== undefined) return connection.execute(cached, bound);
+    }
+    return this.#runNew(connection, sql, bound);
+  }
+
+  /**
+   * Prepares and runs a statement the cache does not hold, offering it to the
+   * cache. One the cache refuses (its first sighting) runs once and is
+   * released, as `@libsql/client` does with every statement.
+   */
+  #runNew(connection: DriverConnection, sql: string, bound: InArgs | undefined): Promise<ResultSet> {
+    const cache = this.#cache;
+    const started = cache === false ? 0 : performance.now();
+    const statement = this.#prepare(connection, sql);
+    const kept = cache !== false && cache.offer(this.connectionId, sql, statement, (performance.now() - started) * 1000);
+    const changing = this.#changing;
+    this.#changing = false;
+    if (kept && !changing) return connection.execute(statement, bound);
+    const running = connection.execute(statement, bound);
+    // Released once it ran. One that changes the session is not left cached
+    // either: a hit would go unseen, so the next lease to run this text (which
+    // may change the setting back and forth) must prepare it again. Removing
+    // it from the cache releases it, through eviction.
+    const release = kept ? () => cache.delete(this.connectionId, sql) : statement.dispose?.bind(statement);
+    if (release !== undefined) running.then(release, release);
+    return running;
   }
 
   /**
@@ -110,21 +133,6 @@ export class PooledConnection {
     const statement = connection.prepare(sql);
     this.#changing = change !== undefined;
     return statement;
-  }
-
-  /** Runs a statement that changes the session (see `#prepare`). */
-  #runChange(connection: DriverConnection, statement: DriverStatement, bound: InArgs | undefined): Promise<ResultSet> {
-    this.#changing = false;
-    const running = connection.execute(statement, bound);
-    const cache = this.#cache;
-    if (cache !== false) {
-      // Never left cached: a hit would go unseen, so the next lease to run this
-      // text (which may change the setting back and forth) must prepare it again.
-      // Removed once it ran, since eviction may release what the statement holds.
-      const uncache = () => cache.delete(this.connectionId, statement.sql);
-      running.then(uncache, uncache);
-    }
-    return running;
   }
 
   /**

@@ -1,0 +1,126 @@
+import { createClient, type InStatement } from '@libsql/client';
+import { createPool } from '../../lib';
+import { createFixture, idCycler } from '../support/fixture';
+import { find, measure, measureOptions, type VariantSpec } from '../support/measure';
+import { emitReport, ratioOf, type Comparison, type VariantResult } from '../support/protocol';
+
+/** Statements per tinybench iteration in the single-statement variants. */
+const B = 50;
+/** The batch: this many statements cycling through `TEXTS` distinct texts. */
+const BATCH = 2001;
+const TEXTS = 200;
+
+/**
+ * SQL run once per text (generated SQL with its values inlined), where a
+ * statement cache can only cost: the pool's default admission policy vs
+ * `'always'` vs `@libsql/client`, one statement at a time and as one batch of
+ * 2,001 statements cycling through 200 texts, twice the default per-connection bound.
+ */
+async function main(): Promise<void> {
+  const started = performance.now();
+  const fx = createFixture();
+  const pool = await createPool({ url: fx.url });
+  const always = await createPool({ url: fx.url, statementCache: { admission: 'always' } });
+  const client = createClient({ url: fx.url });
+  const next = idCycler();
+  let unique = 0;
+  // A new text every call: the id and a bound no two calls share are inlined.
+  const adHoc = () => `SELECT id, name, value FROM t WHERE id = ${next()} AND value > ${-++unique}`;
+  const cycle: InStatement[] = Array.from({ length: BATCH }, (_, i) => ({
+    sql: `SELECT id, name, value FROM t WHERE id = ? AND value > ${-(i % TEXTS) - 1}`,
+    args: [(i % 1000) + 1],
+  }));
+
+  const variants: VariantSpec[] = [
+    {
+      name: 'pool',
+      label: 'pool.execute(new text), default admission',
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await pool.execute(adHoc());
+      },
+    },
+    {
+      name: 'pool-always',
+      label: "(diag) same, admission: 'always'",
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await always.execute(adHoc());
+      },
+    },
+    {
+      name: 'batch-pool',
+      label: 'pool.batch, 2,001 stmts over 200 texts',
+      opsPerIteration: BATCH,
+      fn: () => pool.batch(cycle, 'read'),
+    },
+    {
+      name: 'batch-pool-always',
+      label: "(diag) same, admission: 'always'",
+      opsPerIteration: BATCH,
+      fn: () => always.batch(cycle, 'read'),
+    },
+    // Last: every call prepares a statement that only GC frees.
+    {
+      name: 'batch-client',
+      label: '@libsql/client client.batch, same',
+      opsPerIteration: BATCH,
+      fn: () => client.batch(cycle, 'read'),
+    },
+    {
+      name: 'client',
+      label: '@libsql/client client.execute(new text)',
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await client.execute(adHoc());
+      },
+    },
+  ];
+
+  const results = await measure(variants, measureOptions());
+  const cache = pool.stats().statementCache!;
+  const cacheAlways = always.stats().statementCache!;
+  await pool.close();
+  await always.close();
+  client.close();
+  fx.cleanup();
+
+  const comparisons: Comparison[] = [
+    compare(results, 'pool', 'client', 1, '>= 1x client'),
+    compare(results, 'batch-pool', 'batch-client', 1, '>= 1x client'),
+    compare(results, 'pool-always', 'client', null, "reference: admission 'always'"),
+    compare(results, 'batch-pool-always', 'batch-client', null, "reference: admission 'always'"),
+  ];
+  emitReport({
+    case: 'one-off',
+    title: 'Each SQL text run once',
+    status: 'ok',
+    variants: results,
+    comparisons,
+    metrics: {
+      hitRate: Number(cache.hitRate.toFixed(3)),
+      admissionsRefused: cache.admissionsRefused,
+      evictions: cache.evictions,
+      hitRateAlways: Number(cacheAlways.hitRate.toFixed(3)),
+      evictionsAlways: cacheAlways.evictions,
+    },
+    env: { batch: BATCH, distinctTextsInBatch: TEXTS, perIteration: B },
+    durationMs: Math.round(performance.now() - started),
+  });
+}
+
+function compare(
+  results: VariantResult[],
+  subject: string,
+  baseline: string,
+  goal: number | null,
+  goalText: string,
+): Comparison {
+  const ratio = ratioOf(find(results, subject), find(results, baseline));
+  return { subject, baseline, ratio, goal, goalText, met: goal === null || ratio === null ? null : ratio >= goal };
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
