@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client, type InStatement, type IntMode, type ResultSet, type TransactionMode } from '@libsql/client';
 import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
-import { createPooledClient, type PooledClient } from '../../lib';
+import { createPool, createPooledClient, type PooledClient } from '../../lib';
 import { queryChannel, type QueryContext } from '../../lib/diagnostics';
 import { servers, table } from '../support/remote';
 
@@ -446,6 +446,22 @@ test('over HTTP a batch, and a script, is one request, as in the client', async 
       },
       { url: proxy.url },
     );
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('over HTTP a statement run once is one request: a text not yet kept in the cache is sent, not stored and then released', async () => {
+  const proxy = await countingProxy(servers.http);
+  try {
+    const pool = await createPool({ url: proxy.url, max: 1 });
+    const opened = proxy.count();
+    // Three first sightings: the cache keeps a text from its second run on.
+    for (const n of [41, 42, 43]) await pool.execute(`SELECT ${n}`);
+    await pool.close();
+    // One request each (closing the stream rides on the last): storing each
+    // text would have cost more requests to release it.
+    expect(proxy.count() - opened).toBe(3);
   } finally {
     await proxy.close();
   }

@@ -244,7 +244,8 @@ describe('disposal', () => {
   });
 
   test('in the retire order: after the slot is freed, latest kind first, then close listeners, then the cleanup callback', async () => {
-    await withPool({ min: 0, max: 1 }, async (pool) => {
+    // admission 'always': the one statement run is cached, so its eviction shows.
+    await withPool({ min: 0, max: 1, statementCache: { admission: 'always' } }, async (pool) => {
       const steps: string[] = [];
       const cache = pool.statementCache as PreparedStatementCache;
       const note = (what: string, id: number) =>

@@ -7,6 +7,13 @@ import type { InArgs, ResultSet } from '@libsql/client';
  */
 export interface DriverStatement {
   readonly sql: string;
+  /**
+   * Set by the pool before the only run of a statement it will not keep (a
+   * text's first sighting, or no cache at all): the driver need keep nothing
+   * for it past that run, so a remote one sends the text instead of storing it
+   * on the server, which would cost a second request to release.
+   */
+  once?: boolean;
   /** Releases what the statement holds (e.g. server-side stored SQL). */
   dispose?(): void;
 }

@@ -291,6 +291,7 @@ export class RemoteConnection implements DriverConnection {
 
   /** The stored SQL for `st`, storing it now if there is room; else its text. */
   #sqlFor(st: RemoteStatement): string | hrana.Sql {
+    if (st.once) return st.text;
     if (st.stored !== undefined && st.generation === this.#generation) return st.stored;
     st.stored = undefined;
     if (st.text.length >= MAX_STORED_SQL_LENGTH || this.#storedCount >= STORED_SQL_LIMIT[this.#options.protocol]) {

@@ -19,6 +19,8 @@ export class RemoteStatement implements DriverStatement {
   generation = -1;
   /** Left the pool's cache: nothing would release SQL stored for it from now on. */
   disposed = false;
+  /** Runs once and is released (see `DriverStatement.once`): never stored. */
+  once = false;
   dispose: () => void;
 
   constructor(sql: string, description: SqlDescription, dispose: (st: RemoteStatement) => void) {

@@ -109,6 +109,7 @@ export class PooledConnection {
     const changing = this.#changing;
     this.#changing = false;
     if (kept && !changing) return connection.execute(statement, bound);
+    if (!kept) statement.once = true;
     const running = connection.execute(statement, bound);
     // Released once it ran. One that changes the session is not left cached
     // either: a hit would go unseen, so the next lease to run this text (which
