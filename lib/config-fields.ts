@@ -1,5 +1,6 @@
 import type { IntMode } from '@libsql/client';
 import { DRIVER_DEFAULTS } from './drivers/create-driver';
+import type { RowMode } from './drivers/row-mode';
 import type { AfterConnectHook, AfterReleaseHook } from './session';
 import {
   DEFAULT_ADMISSION,
@@ -34,6 +35,15 @@ export interface PoolConfig {
   syncInterval?: number;
   /** How integers come back, as `@libsql/client`'s `intMode`. @default 'number' */
   intMode?: IntMode;
+  /**
+   * How rows come back: `'client'`, the row objects of `@libsql/client`
+   * (indexed and named); `'array'`, plain arrays of the column values, in
+   * the order of `columns`, with `intMode` applied (a local file then builds
+   * no row object at all). One call can ask for the other mode with
+   * `execute({ sql, args, rowMode })`. `createPooledClient` refuses
+   * `'array'`: a `Client`'s rows are the client's. @default 'client'
+   */
+  rowMode?: RowMode;
   /**
    * The client's `remoteEncryptionKey`: the key of a database the server
    * stores encrypted, sent with every HTTP request, and given to `libsql`
@@ -230,7 +240,7 @@ type FieldFor<T> = [T] extends [number]
   ? Extract<Field, { kind: 'seconds' | 'integer' | 'duration' | 'fraction' | 'number' }>
   : [T] extends [boolean]
     ? Extract<Field, { kind: 'boolean' }>
-    : [T] extends [IntMode]
+    : [T] extends [IntMode | RowMode]
       ? Extract<Field, { kind: 'choice' }>
       : [T] extends [string]
         ? Extract<Field, { kind: 'url' | 'string' }>
@@ -264,6 +274,12 @@ export const FIELDS = {
     values: ['number', 'bigint', 'string'],
     default: DRIVER_DEFAULTS.intMode,
     doc: "How integers come back, as in `@libsql/client`; `'bigint'` or `'string'` keep those outside the safe range.",
+  },
+  rowMode: {
+    kind: 'choice',
+    values: ['client', 'array'],
+    default: 'client',
+    doc: "`'array'`: rows are plain arrays of values (no row objects built); per call: `execute({ sql, args, rowMode })`. Not in `createPooledClient`.",
   },
   remoteEncryptionKey: {
     kind: 'string',

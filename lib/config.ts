@@ -113,6 +113,11 @@ export function resolveConfig(config: PoolConfig): ResolvedConfig {
       '`maxUses` cannot be set for an in-memory database: retiring its only connection would erase the database',
     );
   }
+  // A `Client`'s rows are the client's: code written for one (an ORM's
+  // adapter) reads columns by name, and would read `undefined` from arrays.
+  if (asClient && c.rowMode !== 'client') {
+    throw new PoolError('INVALID_CONFIG', "`rowMode` must be 'client' in createPooledClient: a Client's rows are the client's");
+  }
   if (c.connectRetryMaxMs < c.connectRetryMs) {
     throw new PoolError('INVALID_CONFIG', `Expected \`connectRetryMaxMs\` to be at least \`connectRetryMs\` (${c.connectRetryMs})`);
   }

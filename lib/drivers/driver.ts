@@ -1,4 +1,5 @@
 import type { InArgs, ResultSet } from '@libsql/client';
+import type { RowMode } from './row-mode';
 
 /**
  * A prepared statement owned by one `DriverConnection`. It must only ever be
@@ -28,8 +29,14 @@ export interface DriverBatchStep {
 export interface DriverConnection {
   /** Prepares `sql` for repeated use on this connection. Throws `LibsqlError` on bad SQL. */
   prepare(sql: string): DriverStatement;
-  /** Runs a statement prepared by this connection; the result matches `@libsql/client`'s. */
-  execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet>;
+  /**
+   * Runs a statement prepared by this connection; the result matches
+   * `@libsql/client`'s. With `rowMode` `'array'` its rows must be plain arrays
+   * of the values the client's rows would hold (the pool's callers were
+   * promised them): a driver that cannot build them directly converts its rows
+   * with `Array.from`.
+   */
+  execute(statement: DriverStatement, args: InArgs | undefined, rowMode?: RowMode): Promise<ResultSet>;
   /** Runs several `;`-separated statements without arguments or results. */
   executeMultiple(sql: string): Promise<void>;
   /**

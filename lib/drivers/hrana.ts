@@ -2,6 +2,7 @@ import * as hrana from '@libsql/hrana-client';
 import { LibsqlError } from '@libsql/core/api';
 import { ResultSetImpl } from '@libsql/core/util';
 import type { InArgs, ResultSet } from '@libsql/client';
+import type { RowMode } from './row-mode';
 
 // `@libsql/client` 0.18's conversions between its statements and results and
 // Hrana's (`lib-esm/hrana.js`), which the package does not export. Reproduced
@@ -20,11 +21,16 @@ export function stmtToHrana(sql: string | hrana.Sql, args: InArgs | undefined): 
   return stmt;
 }
 
-export function resultSetFromHrana(rows: hrana.RowsResult): ResultSet {
+/**
+ * The client's result for Hrana's rows, which are already the client's row
+ * objects; in `rowMode` `'array'` each becomes the array of its values
+ * (hrana-client applied `intMode` as it built them).
+ */
+export function resultSetFromHrana(rows: hrana.RowsResult, rowMode?: RowMode): ResultSet {
   return new ResultSetImpl(
     rows.columnNames.map((c) => c ?? ''),
     rows.columnDecltypes.map((c) => c ?? ''),
-    rows.rows as unknown as ResultSet['rows'],
+    (rowMode === 'array' ? rows.rows.map((row) => Array.from(row)) : rows.rows) as unknown as ResultSet['rows'],
     rows.affectedRowCount,
     rows.lastInsertRowid,
   );

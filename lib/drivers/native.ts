@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { InArgs, IntMode, ResultSet } from '@libsql/client';
+import type { InArgs, IntMode, ResultSet, Row } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
 import { PoolError } from '../errors';
 import { isBusy, retryWhileBusy } from './busy-wait';
@@ -7,7 +7,8 @@ import type { Driver, DriverConnection, DriverStatement, Replicated } from './dr
 import { normaliseArgs } from './args';
 import { NativeStatement, type LibsqlStatement } from './native-statement';
 import { describeSql } from './sql-text';
-import { ResultSetImpl, mapSqliteError, rowsFromSql } from './result';
+import { ResultSetImpl, arraysFromSql, mapSqliteError, rowsFromSql } from './result';
+import type { RowMode } from './row-mode';
 
 // `libsql` 0.5 ships better-sqlite3's typings, which declare methods it lacks
 // (bind, finalize, source) and type rows as unknown. This is what it really has.
@@ -205,7 +206,7 @@ class NativeConnection implements DriverConnection {
     }
   }
 
-  async execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
+  async execute(statement: DriverStatement, args: InArgs | undefined, rowMode?: RowMode): Promise<ResultSet> {
     const st = statement as NativeStatement;
     if (st.empty) {
       // SQLite's own answer is "not an error" (code 0), which says nothing.
@@ -215,10 +216,10 @@ class NativeConnection implements DriverConnection {
     this.#checkOpen();
     const wasInTransaction = this.#db.inTransaction;
     try {
-      return this.#run(st, bound);
+      return this.#run(st, bound, rowMode);
     } catch (error) {
       if (isBusy(error) && this.#mayRetry(st, wasInTransaction)) {
-        const retry = retryWhileBusy(() => this.#runAgain(st, bound), error, {
+        const retry = retryWhileBusy(() => this.#runAgain(st, bound, rowMode), error, {
           timeoutMs: this.#driver.busyTimeoutMs,
           retryable: (e) => isBusy(e) && this.#mayRetry(st, wasInTransaction),
           // Waited the whole busy timeout: the database is saturated with writers.
@@ -256,13 +257,13 @@ class NativeConnection implements DriverConnection {
     );
   }
 
-  #runAgain(st: NativeStatement, bound: unknown): ResultSet {
+  #runAgain(st: NativeStatement, bound: unknown, rowMode: RowMode | undefined): ResultSet {
     this.#checkOpen();
-    return this.#run(st, bound);
+    return this.#run(st, bound, rowMode);
   }
 
   /** Runs a statement once. No closure per call: this is the hot path the statement cache exists for. */
-  #run(st: NativeStatement, bound: unknown): ResultSet {
+  #run(st: NativeStatement, bound: unknown, rowMode: RowMode | undefined): ResultSet {
     const intMode = this.#driver.intMode;
     if (st.epoch !== this.#driver.epoch.value) this.#reprepare(st);
     let raw: unknown[][];
@@ -289,7 +290,9 @@ class NativeConnection implements DriverConnection {
       throw this.#fail(error);
     }
     const columns = st.columns!;
-    return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), rowsFromSql(raw, columns, intMode), 0, undefined);
+    // `raw(true)` already gave arrays: in 'array' mode they are the rows, once their values are the client's.
+    const rows = rowMode === 'array' ? (arraysFromSql(raw, intMode) as unknown as Row[]) : rowsFromSql(raw, columns, intMode);
+    return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), rows, 0, undefined);
   }
 
   async executeMultiple(sql: string): Promise<void> {

@@ -7,6 +7,7 @@ import { isBackpressure, isConnectionError, mapHranaError, resultSetFromHrana, s
 import { InFlight } from './in-flight';
 import { runBatch, type BatchHost } from './remote-batch';
 import { RemoteStatement } from './remote-statement';
+import type { RowMode } from './row-mode';
 import type { RemoteDriverOptions } from './remote-options';
 import { describeSql } from './sql-text';
 
@@ -91,11 +92,16 @@ export class RemoteConnection implements DriverConnection {
     return new RemoteStatement(sql, describeSql(sql), (st) => this.#release(st));
   }
 
-  execute(statement: DriverStatement, args: InArgs | undefined): Promise<ResultSet> {
-    return this.#inFlight.track(this.#execute(statement as RemoteStatement, args, true));
+  execute(statement: DriverStatement, args: InArgs | undefined, rowMode?: RowMode): Promise<ResultSet> {
+    return this.#inFlight.track(this.#execute(statement as RemoteStatement, args, rowMode, true));
   }
 
-  async #execute(st: RemoteStatement, args: InArgs | undefined, mayRetry: boolean): Promise<ResultSet> {
+  async #execute(
+    st: RemoteStatement,
+    args: InArgs | undefined,
+    rowMode: RowMode | undefined,
+    mayRetry: boolean,
+  ): Promise<ResultSet> {
     this.#beforeRequest();
     if (this.#renewed) await this.#setUpAgain();
     // Built before anything is sent: a value Hrana cannot encode throws here,
@@ -109,14 +115,14 @@ export class RemoteConnection implements DriverConnection {
       if (st.effect === 'opens') this.#inTransaction = true;
       else if (st.effect === 'ends') this.#inTransaction = false;
       this.#learnt(await asked);
-      return resultSetFromHrana(rows);
+      return resultSetFromHrana(rows, rowMode);
     } catch (error) {
       const unanswered = await asked;
       if (mayRetry && this.#isExpiredStream(error)) {
         // The server refused the stream itself (expired or unknown baton), so
         // nothing ran: outside a transaction, a new stream loses nothing.
         this.#renewStream();
-        return this.#execute(st, args, false);
+        return this.#execute(st, args, rowMode, false);
       }
       this.#learnt(unanswered);
       // A statement that fails may end a transaction (SQLite rolls back on a

@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { LibsqlError } from '@libsql/core/api';
-import type { IntMode, Row } from '@libsql/client';
+import type { IntMode, ResultSet, Row, Value } from '@libsql/client';
+import type { ArrayResultSet } from './row-mode';
 import { ResultSetImpl } from '@libsql/core/util';
 
 // The row and error shapes below are `@libsql/client` 0.18's (`sqlite3.js`),
@@ -8,6 +9,33 @@ import { ResultSetImpl } from '@libsql/core/util';
 // sees the same results; `__tests__/conformance/conformance-results.test.ts` compares them.
 
 export { ResultSetImpl };
+
+/**
+ * `libsql`'s raw rows as the values the client would put in its rows, in
+ * place: the arrays are new for every run, so nothing else sees them, and no
+ * row object is built at all.
+ */
+export function arraysFromSql(raw: unknown[][], intMode: IntMode): Value[][] {
+  for (let r = 0; r < raw.length; r++) {
+    const sqlRow = raw[r]!;
+    for (let i = 0; i < sqlRow.length; ++i) {
+      const value = sqlRow[i];
+      if (typeof value === 'bigint' || value instanceof Buffer) sqlRow[i] = valueFromSql(value, intMode);
+    }
+  }
+  return raw as Value[][];
+}
+
+/**
+ * A result with the client's rows turned into arrays, for rows that come
+ * already built (a server's): `Array.from` reads a row's `length` and indexes,
+ * which hold every column even where names repeat.
+ */
+export function withArrayRows(result: ResultSet): ArrayResultSet {
+  const rows = result.rows.map((row) => Array.from(row));
+  const { columns, columnTypes, rowsAffected, lastInsertRowid } = result;
+  return new ResultSetImpl(columns, columnTypes, rows as unknown as Row[], rowsAffected, lastInsertRowid) as unknown as ArrayResultSet;
+}
 
 const MIN_SAFE = -9007199254740991n;
 const MAX_SAFE = 9007199254740991n;

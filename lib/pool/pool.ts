@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import type { InArgs, InStatement, ResultSet, TransactionMode } from '@libsql/client';
+import type { InArgs, TransactionMode } from '@libsql/client';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { resolveConfig, type PoolConfig, type ResolvedConfig } from '../config';
 import { acquireAborted, acquireTimedOut, connectFailed, poolClosed } from '../errors';
@@ -17,7 +17,7 @@ import { PoolEmitter } from './emitter';
 import { LeakDetector } from './leak-detector';
 import { Maintenance, closeAtCheckin } from './maintenance';
 import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revokeLease, warmStatements } from './pooled-connection';
-import type { BatchStatement, LeaseEnd } from './pooled-connection';
+import type { BatchStatement, ExecuteStatement, LeaseEnd, ResultFor, ResultIn, RowMode } from './pooled-connection';
 import { SyncQueue, syncReplica } from './replica-sync';
 import { resetAfterLease } from './reset';
 import type { ConnectionResource, ResourceOptions } from './resources';
@@ -39,19 +39,19 @@ import { WaiterQueue } from './waiters';
  * The constructor opens no connection: listeners attached before `warmUp()`
  * see every connection's `create`, the first included.
  */
-export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
+export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventEmitter<PoolEvents> {
   readonly config: ResolvedConfig;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
   readonly #stats = new PoolStatsRecorder();
   readonly #events: PoolEmitter;
   readonly #closing = new Closing();
   readonly #slots = new Census();
-  readonly #waiters = new WaiterQueue<PooledConnection>();
+  readonly #waiters = new WaiterQueue<PooledConnection<M>>();
   readonly #connector: Connector;
   readonly #maintenance: Maintenance;
   /** The effective maximum: lowered by back-pressure in an adaptive pool, fixed otherwise. */
   readonly #limit: BackpressureLimit;
-  readonly #leaks: LeakDetector<PooledConnection> | undefined;
+  readonly #leaks: LeakDetector<PooledConnection<M>> | undefined;
   /** Setup and checkin hooks, and the session state restored at checkin. */
   readonly #sessions: SessionKeeper;
   /** `#pump()` is running; `#pumpAgain`: a state change during it asked for one more pass. */
@@ -119,7 +119,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * Borrows a connection: an idle one at once, else a new one if below `max`,
    * else the first to come back. Waiters are served in arrival order.
    */
-  acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
+  acquire(options: AcquireOptions = {}): Promise<PooledConnection<M>> {
     const { signal } = options;
     const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
     const refused = refuseRequest({ closed: this.#closing.started, signal, timeoutMs: requested });
@@ -147,7 +147,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   }
 
   /** Runs `fn` with a connection and always gives it back. */
-  async use<T>(fn: (connection: PooledConnection) => Promise<T> | T): Promise<T> {
+  async use<T>(fn: (connection: PooledConnection<M>) => Promise<T> | T): Promise<T> {
     const lease = await this.acquire();
     try {
       return await fn(lease);
@@ -157,12 +157,12 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
   }
 
   /** `client.execute` on a pooled connection. */
-  async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
+  async execute<S extends ExecuteStatement>(stmtOrSql: S, args?: InArgs): Promise<ResultFor<S, M>> {
     return this.use((lease) => lease.execute(stmtOrSql, args));
   }
 
   /** `client.batch` on a pooled connection: all statements or none. */
-  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
+  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<Array<ResultIn<M>>> {
     return this.use((lease) => lease.batch(stmts, mode));
   }
 
@@ -170,7 +170,7 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
    * Runs `fn` inside `BEGIN <mode>` on one connection: commits when it
    * resolves, rolls back when it throws, and releases the connection either way.
    */
-  async transaction<T>(fn: (tx: PooledConnection) => Promise<T> | T, mode: TransactionMode = 'write'): Promise<T> {
+  async transaction<T>(fn: (tx: PooledConnection<M>) => Promise<T> | T, mode: TransactionMode = 'write'): Promise<T> {
     const begin = transactionModeToBegin(mode);
     return this.use((lease) => inTransaction(lease, fn, begin));
   }
@@ -370,11 +370,11 @@ export class AdaptiveConnectionPool extends EventEmitter<PoolEvents> {
 
   // ---- the lease --------------------------------------------------------
 
-  #checkout(slot: Slot, enqueuedAt: number, now: number): PooledConnection {
+  #checkout(slot: Slot, enqueuedAt: number, now: number): PooledConnection<M> {
     let checkout = 0;
     const end = (how: LeaseEnd) => this.#checkin(slot, checkout, how);
     const resource = <T>(kind: ConnectionResource<T>): T => this.#events.resources.value(kind, slot.info());
-    const lease = new PooledConnection(slot.id, slot.connection, this.#cache, end, this.#sessions, resource);
+    const lease = new PooledConnection<M>(slot.id, slot.connection, this.#cache, end, this.#sessions, resource, this.config.rowMode);
     // Held weakly when leaks are watched, so a lease dropped without release can be collected and reported.
     checkout = slot.lend(lease, this.#leaks !== undefined, now);
     // Collected unreleased: whether it changed the session is unknown, so check.

@@ -4,6 +4,8 @@ import { transactionModeToBegin } from '@libsql/core/util';
 import { PoolError, describeValue } from '../errors';
 import type { ConnectionId } from '../events';
 import type { DriverBatchStep, DriverConnection, DriverStatement } from '../drivers/driver';
+import { withArrayRows } from '../drivers/result';
+import type { ResultIn, RowMode } from '../drivers/row-mode';
 import type { PreparedStatementCache } from '../statement-cache';
 import type { ConnectionResource } from './resources';
 import { queryChannel } from '../diagnostics';
@@ -11,6 +13,24 @@ import { scriptChange, sessionChange, type SessionTracker } from '../session-cha
 
 /** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
 export type BatchStatement = InStatement | [string, InArgs?];
+
+export type { ResultIn, RowMode };
+
+/** A statement for `execute` that chooses its own rows, whatever the pool's `rowMode`. */
+export interface RowModeStatement {
+  sql: string;
+  args?: InArgs;
+  rowMode: RowMode;
+}
+
+/** What `execute` takes: a statement as for `@libsql/client`, or one with its own `rowMode`. */
+export type ExecuteStatement = InStatement | RowModeStatement;
+
+/**
+ * The result of `execute(stmt)` on a pool or lease whose `rowMode` is `M`:
+ * the statement's own `rowMode` wins.
+ */
+export type ResultFor<S, M extends RowMode> = S extends { rowMode: infer R extends RowMode } ? ResultIn<R> : ResultIn<M>;
 
 /**
  * How a lease ended, as the pool learns it; `changed`: it changed session
@@ -33,7 +53,7 @@ export const leaseConnection = Symbol('leaseConnection');
  * using`); after that every call throws `PoolError` `LEASE_RELEASED`, so a
  * handle kept by mistake can never reach a connection that another caller holds.
  */
-export class PooledConnection {
+export class PooledConnection<M extends RowMode = 'client'> {
   /** The physical connection's id, unique in the process. */
   readonly connectionId: ConnectionId;
   #connection: DriverConnection | null;
@@ -41,6 +61,8 @@ export class PooledConnection {
   readonly #end: (how: LeaseEnd) => void;
   readonly #sessions: SessionTracker | undefined;
   readonly #resource: (<T>(kind: ConnectionResource<T>) => T) | undefined;
+  /** The pool's `rowMode`: that of every call that does not choose its own. */
+  readonly #rowMode: RowMode;
   /** Set by `#prepare` when the statement it just prepared changes the session; `#run` consumes it. */
   #changing = false;
   /** Whether this lease changed the session (see SESSION_CHANGED). */
@@ -55,6 +77,7 @@ export class PooledConnection {
     end: (how: LeaseEnd) => void,
     sessions?: SessionTracker,
     resource?: <T>(kind: ConnectionResource<T>) => T,
+    rowMode: RowMode = 'client',
   ) {
     this.connectionId = connectionId;
     this.#connection = connection;
@@ -62,6 +85,7 @@ export class PooledConnection {
     this.#end = end;
     this.#sessions = sessions;
     this.#resource = resource;
+    this.#rowMode = rowMode;
   }
 
   /** Whether the lease has been released, destroyed or revoked by `pool.close()`. */
@@ -69,31 +93,40 @@ export class PooledConnection {
     return this.#connection === null;
   }
 
-  /** Runs one statement, as `client.execute` does, on a statement prepared once per connection. */
-  execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
+  /**
+   * Runs one statement, as `client.execute` does, on a statement prepared
+   * once per connection. Its rows are as the pool's `rowMode` says, unless
+   * it is given as `{ sql, args, rowMode }`.
+   */
+  execute<S extends ExecuteStatement>(stmtOrSql: S, args?: InArgs): Promise<ResultFor<S, M>> {
+    return this.#execute(stmtOrSql, args) as Promise<ResultFor<S, M>>;
+  }
+
+  #execute(stmtOrSql: ExecuteStatement, args: InArgs | undefined): Promise<ResultSet> {
     const connection = this.#connection;
     if (connection === null) return Promise.reject(this.#releasedError());
     try {
-      const { sql, args: bound } = statementOf(stmtOrSql, args);
+      const { sql, args: bound, rowMode } = statementOf(stmtOrSql, args, this.#rowMode);
       // Traced only while someone subscribes: the common path allocates nothing for it.
       if (queryChannel.hasSubscribers) {
-        return queryChannel.tracePromise(this.#run, { sql, connectionId: this.connectionId }, this, connection, sql, bound);
+        const context = { sql, connectionId: this.connectionId };
+        return queryChannel.tracePromise(this.#run, context, this, connection, sql, bound, rowMode);
       }
-      return this.#run(connection, sql, bound);
+      return this.#run(connection, sql, bound, rowMode);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** Prepares `sql` once per connection (through the cache) and runs it. */
-  #run(connection: DriverConnection, sql: string, bound: InArgs | undefined): Promise<ResultSet> {
+  #run(connection: DriverConnection, sql: string, bound: InArgs | undefined, rowMode: RowMode): Promise<ResultSet> {
     const cache = this.#cache;
     if (cache !== false) {
       // A statement that changes the session is never left cached (see `#runChange`), so a hit never is one.
       const cached = cache.lookup(this.connectionId, sql);
-      if (cached !== undefined) return connection.execute(cached, bound);
+      if (cached !== undefined) return connection.execute(cached, bound, rowMode);
     }
-    return this.#runNew(connection, sql, bound);
+    return this.#runNew(connection, sql, bound, rowMode);
   }
 
   /**
@@ -101,16 +134,16 @@ export class PooledConnection {
    * cache. One the cache refuses (its first sighting) runs once and is
    * released, as `@libsql/client` does with every statement.
    */
-  #runNew(connection: DriverConnection, sql: string, bound: InArgs | undefined): Promise<ResultSet> {
+  #runNew(connection: DriverConnection, sql: string, bound: InArgs | undefined, rowMode: RowMode): Promise<ResultSet> {
     const cache = this.#cache;
     const started = cache === false ? 0 : performance.now();
     const statement = this.#prepare(connection, sql);
     const kept = cache !== false && cache.offer(this.connectionId, sql, statement, (performance.now() - started) * 1000);
     const changing = this.#changing;
     this.#changing = false;
-    if (kept && !changing) return connection.execute(statement, bound);
+    if (kept && !changing) return connection.execute(statement, bound, rowMode);
     if (!kept) statement.once = true;
-    const running = connection.execute(statement, bound);
+    const running = connection.execute(statement, bound, rowMode);
     // Released once it ran. One that changes the session is not left cached
     // either: a hit would go unseen, so the next lease to run this text (which
     // may change the setting back and forth) must prepare it again. Removing
@@ -139,9 +172,14 @@ export class PooledConnection {
   /**
    * Runs statements in order, as `client.batch` does: inside `BEGIN <mode>` …
    * `COMMIT`, rolled back if one fails (a `LibsqlBatchError` names which). On a
-   * connection already inside a transaction they simply join it.
+   * connection already inside a transaction they simply join it. Rows are as
+   * the pool's `rowMode` says.
    */
-  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
+  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<Array<ResultIn<M>>> {
+    return (await this.#batch(stmts, mode)) as Array<ResultIn<M>>;
+  }
+
+  async #batch(stmts: BatchStatement[], mode: TransactionMode): Promise<ResultSet[]> {
     const connection = this.#live();
     if (!Array.isArray(stmts)) {
       throw new PoolError('INVALID_ARGUMENT', `Expected an array of statements, got ${describeValue(stmts)}`);
@@ -166,7 +204,7 @@ export class PooledConnection {
         if (!connection.inTransaction()) {
           throw new LibsqlBatchError('The transaction has been rolled back', i, 'TRANSACTION_CLOSED');
         }
-        return this.execute(stmt);
+        return this.#execute(stmt, undefined);
       });
       if (own) await this.execute('COMMIT');
       return results;
@@ -196,7 +234,7 @@ export class PooledConnection {
     const changing: DriverStatement[] = [];
     for (let i = 0; i < stmts.length; i++) {
       const stmt = stmts[i]!;
-      const { sql, args } = Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : statementOf(stmt, undefined);
+      const { sql, args } = Array.isArray(stmt) ? { sql: stmt[0], args: stmt[1] ?? [] } : statementOf(stmt, undefined, this.#rowMode);
       if (typeof sql !== 'string') {
         throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string or { sql, args }, got ${describeValue(stmt)}`);
       }
@@ -215,7 +253,9 @@ export class PooledConnection {
       }
       steps.push({ statement, args });
     }
-    const running = batch.call(connection, steps, begin);
+    const sent = batch.call(connection, steps, begin);
+    // A batch is sent whole, so its rows are converted once it has answered.
+    const running = this.#rowMode === 'array' ? sent.then((results) => results.map(withArrayRows) as unknown as ResultSet[]) : sent;
     if (cache !== false && changing.length > 0) {
       const uncache = () => {
         for (const statement of changing) cache.delete(this.connectionId, statement.sql);
@@ -342,10 +382,19 @@ function toBatchError(error: unknown, index: number): unknown {
 }
 
 /** The SQL and arguments of what `execute` was given: a string (with `args`) or `{ sql, args }`. */
-function statementOf(stmtOrSql: InStatement, args: InArgs | undefined): { sql: string; args: InArgs | undefined } {
-  if (typeof stmtOrSql === 'string') return { sql: stmtOrSql, args };
+function statementOf(
+  stmtOrSql: ExecuteStatement,
+  args: InArgs | undefined,
+  rowMode: RowMode,
+): { sql: string; args: InArgs | undefined; rowMode: RowMode } {
+  if (typeof stmtOrSql === 'string') return { sql: stmtOrSql, args, rowMode };
   if (typeof stmtOrSql === 'object' && stmtOrSql !== null && typeof stmtOrSql.sql === 'string') {
-    return { sql: stmtOrSql.sql, args: stmtOrSql.args };
+    const own = (stmtOrSql as { rowMode?: unknown }).rowMode;
+    if (own === undefined) return { sql: stmtOrSql.sql, args: stmtOrSql.args, rowMode };
+    if (own !== 'client' && own !== 'array') {
+      throw new PoolError('INVALID_ARGUMENT', `Expected \`rowMode\` to be 'client' or 'array', got ${describeValue(own)}`);
+    }
+    return { sql: stmtOrSql.sql, args: stmtOrSql.args, rowMode: own };
   }
   throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string or { sql, args }, got ${describeValue(stmtOrSql)}`);
 }
@@ -354,9 +403,9 @@ function statementOf(stmtOrSql: InStatement, args: InArgs | undefined): { sql: s
  * Runs `fn` inside a transaction on `lease`, opened with `begin` (`BEGIN
  * IMMEDIATE`, …): commits when it resolves, rolls back when it throws.
  */
-export async function inTransaction<T>(
-  lease: PooledConnection,
-  fn: (tx: PooledConnection) => Promise<T> | T,
+export async function inTransaction<T, M extends RowMode>(
+  lease: PooledConnection<M>,
+  fn: (tx: PooledConnection<M>) => Promise<T> | T,
   begin: string,
 ): Promise<T> {
   await lease.execute(begin);

@@ -1,6 +1,9 @@
 import type { DriverConnection } from '../drivers/driver';
 import type { ConnectionId, ConnectionInfo } from '../events';
-import type { PooledConnection } from './pooled-connection';
+import type { PooledConnection as Lease, RowMode } from './pooled-connection';
+
+/** A lease in any `rowMode`: the slot only holds it. */
+type PooledConnection = Lease<RowMode>;
 
 /**
  * Where a physical connection stands:
