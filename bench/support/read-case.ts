@@ -57,7 +57,8 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const [expected] = rawAll.all([1]) as unknown[][];
   const viaPool = (await pool.execute(o.sql, [1])).rows[0];
   const viaClient = (await client.execute({ sql: o.sql, args: [1] })).rows[0];
-  for (const [who, row] of [['pool', viaPool], ['client', viaClient]] as const) {
+  const viaArray = (await pool.execute({ sql: o.sql, args: [1], rowMode: 'array' })).rows[0];
+  for (const [who, row] of [['pool', viaPool], ['client', viaClient], ['pool-array', viaArray]] as const) {
     if (JSON.stringify(Array.from(row as ArrayLike<unknown>)) !== JSON.stringify(expected)) {
       throw new Error(`${who} returned ${JSON.stringify(row)}, raw returned ${JSON.stringify(expected)}`);
     }
@@ -72,6 +73,14 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
       opsPerIteration: B,
       fn: async () => {
         for (let i = 0; i < B; i++) await pool.execute(o.sql, [next()]);
+      },
+    },
+    {
+      name: 'pool-array',
+      label: "pool.execute({ sql, args: [id], rowMode: 'array' })",
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await pool.execute({ sql: o.sql, args: [next()], rowMode: 'array' });
       },
     },
     {
@@ -170,6 +179,8 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
     ),
   ];
   if (o.withRawGet) comparisons.push(compare(results, 'raw-get', null, 'reference, no goal', undefined));
+  // What rows as arrays save over the client's row objects, on the same pool and query.
+  comparisons.push(compare(results, 'pool', null, "reference: rowMode 'array' vs the client's rows", undefined, 'pool-array'));
   emitReport({
     case: o.key,
     title: o.title,
@@ -187,10 +198,11 @@ function compare(
   goal: number | null,
   goalText: string,
   note: string | undefined,
+  subject = 'pool',
 ): Comparison {
-  const ratio = ratioOf(find(results, 'pool'), find(results, baseline));
+  const ratio = ratioOf(find(results, subject), find(results, baseline));
   const met = goal === null || ratio === null ? null : ratio >= goal;
-  const c: Comparison = { subject: 'pool', baseline, ratio, goal, goalText, met };
+  const c: Comparison = { subject, baseline, ratio, goal, goalText, met };
   if (met === false && note) c.note = note;
   return c;
 }
