@@ -3,6 +3,7 @@ import { LibsqlError } from '@libsql/core/api';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { expandClientConfig } from './client-config';
 import { CLIENT_SEMANTICS, type PoolConfig } from './config';
+import { isBusy } from './drivers/busy-wait';
 import { isPoolError } from './errors';
 import { AdaptiveConnectionPool } from './pool/pool';
 import { createPool } from './pool/create-pool';
@@ -12,15 +13,20 @@ import type { BatchStatement, PooledConnection } from './pool/pooled-connection'
  * Opens a pool (its first connection too, so a bad URL or token fails here)
  * and returns it behind `@libsql/client`'s `Client` interface, for code and
  * ORMs written against the client (`drizzle(client)`, Kysely's libSQL dialect).
+ *
+ * A config that `createClient` refuses throws here synchronously, with the
+ * client's error, as `createClient` throws; anything found while opening the
+ * pool (`PoolError` `INVALID_CONFIG`, `CONNECT_FAILED`) rejects the promise.
  */
-export async function createPooledClient(config: PoolConfig): Promise<PooledClient> {
-  // The client's own reading first: a config `createClient` refuses fails with
-  // its error (`LibsqlError` `URL_INVALID`, a `TypeError`, …), not a `PoolError`.
+export function createPooledClient(config: PoolConfig): Promise<PooledClient> {
+  // The client's own reading first, before any promise exists: code written
+  // for `createClient` catches its `LibsqlError` (`URL_INVALID`, …) or
+  // `TypeError` around the call, not in a rejection handler.
   expandClientConfig(config, true);
   // A copy, marked to be read as the client reads it (`libsql:` over HTTP, its
   // busy timeout); `reconnect()` opens the new pool with the same copy.
   const asClient: PoolConfig = Object.assign({ ...config }, { [CLIENT_SEMANTICS]: true });
-  return new PooledClient(await createPool(asClient), asClient);
+  return createPool(asClient).then((pool) => new PooledClient(pool, asClient));
 }
 
 /**
@@ -34,6 +40,10 @@ export class PooledClient implements Client {
   #pool: AdaptiveConnectionPool;
   readonly #config: PoolConfig;
   #closed = false;
+  /** Where the next multi-statement call on a file waits for its turn (see `#serialUse`). */
+  #serialTail: Promise<unknown> = Promise.resolve();
+  /** The multi-statement call on a file running now, once it holds its connection. */
+  #serialRunning: Promise<unknown> | undefined;
 
   /**
    * Wraps an open pool. `config` is what `reconnect()` opens a new pool
@@ -66,12 +76,14 @@ export class PooledClient implements Client {
   execute(stmt: InStatement): Promise<ResultSet>;
   execute(sql: string, args?: InArgs): Promise<ResultSet>;
   async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
-    return this.#use((lease) => lease.execute(stmtOrSql, args));
+    return this.#afterSerial(() => this.#use((lease) => lease.execute(stmtOrSql, args)));
   }
 
   /** Runs statements in one transaction (`"deferred"` by default), all or nothing, as `client.batch`. */
   async batch(stmts: Array<InStatement | [string, InArgs?]>, mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
-    return this.#use((lease) => lease.batch(stmts as BatchStatement[], mode));
+    // A read batch under WAL takes no lock a writer waits for: it may run beside the others.
+    if (mode === 'read' && this.#pool.config.wal) return this.#use((lease) => lease.batch(stmts as BatchStatement[], mode));
+    return this.#serialUse((lease) => lease.batch(stmts as BatchStatement[], mode));
   }
 
   /**
@@ -81,7 +93,7 @@ export class PooledClient implements Client {
    * on), so later borrowers of that connection see what they saw before.
    */
   async migrate(stmts: InStatement[]): Promise<ResultSet[]> {
-    return this.#use(async (lease) => {
+    return this.#serialUse(async (lease) => {
       const before = (await lease.execute('PRAGMA foreign_keys')).rows[0]?.[0];
       await lease.execute('PRAGMA foreign_keys=off');
       try {
@@ -106,7 +118,7 @@ export class PooledClient implements Client {
     const begin = transactionModeToBegin(mode);
     const lease = await this.#acquire();
     try {
-      await lease.execute(begin);
+      await this.#afterSerial(() => lease.execute(begin));
     } catch (error) {
       lease.release();
       throw clientError(error);
@@ -116,7 +128,7 @@ export class PooledClient implements Client {
 
   /** Runs `;`-separated SQL on one connection, as `client.executeMultiple`. */
   async executeMultiple(sql: string): Promise<void> {
-    return this.#use((lease) => lease.executeMultiple(sql));
+    return this.#serialUse((lease) => lease.executeMultiple(sql));
   }
 
   /**
@@ -181,6 +193,53 @@ export class PooledClient implements Client {
       throw this.#mapClosed(error);
     } finally {
       lease.release();
+    }
+  }
+
+  /**
+   * Runs a call that takes the write lock across several statements (a batch,
+   * `migrate`, `executeMultiple`) after the previous one has ended, on a file.
+   * The client runs each of its calls start to end without yielding, so two
+   * of them never hold SQLite's lock at once, and with its busy timeout of 0
+   * they would fail with SQLITE_BUSY if they did. Pooled calls interleave on
+   * several connections; these take turns instead. The turn is taken before
+   * the connection, so no call waits for a turn while holding a connection the
+   * running one might need.
+   */
+  #serialUse<T>(fn: (lease: PooledConnection) => Promise<T>): Promise<T> {
+    if (this.protocol !== 'file') return this.#use(fn);
+    const turn = this.#serialTail.then(() =>
+      this.#use((lease) => {
+        const running = fn(lease);
+        this.#serialRunning = running;
+        const done = (): void => {
+          if (this.#serialRunning === running) this.#serialRunning = undefined;
+        };
+        running.then(done, done);
+        return running;
+      }),
+    );
+    this.#serialTail = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Runs a single statement again after SQLITE_BUSY, as long as a call of
+   * `#serialUse` held the lock when it failed: in the client that call would
+   * have ended before this one started. A busy statement changed nothing, so
+   * it may run again. The running call waits for nothing this one holds, so
+   * the wait always ends. A lock held elsewhere (another process, an open
+   * transaction) still fails at once, as in the client.
+   */
+  async #afterSerial<T>(attempt: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const running = this.#serialRunning;
+        if (running === undefined || !isBusy(error)) throw error;
+        await running.catch(() => undefined);
+      }
     }
   }
 
