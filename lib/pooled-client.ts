@@ -1,7 +1,9 @@
 import type { Client, InArgs, InStatement, Replicated, ResultSet, Transaction, TransactionMode } from '@libsql/client';
 import { LibsqlError } from '@libsql/core/api';
+import { isInMemoryConfig } from '@libsql/core/config';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { expandClientConfig } from './client-config';
+import { ClientSession } from './client-session';
 import { CLIENT_SEMANTICS, type PoolConfig } from './config';
 import { isBusy } from './drivers/busy-wait';
 import { isPoolError } from './errors';
@@ -22,11 +24,18 @@ export function createPooledClient(config: PoolConfig): Promise<PooledClient> {
   // The client's own reading first, before any promise exists: code written
   // for `createClient` catches its `LibsqlError` (`URL_INVALID`, …) or
   // `TypeError` around the call, not in a rejection handler.
-  expandClientConfig(config, true);
+  const expanded = expandClientConfig(config, true);
   // A copy, marked to be read as the client reads it (`libsql:` over HTTP, its
   // busy timeout); `reconnect()` opens the new pool with the same copy.
   const asClient: PoolConfig = Object.assign({ ...config }, { [CLIENT_SEMANTICS]: true });
-  return createPool(asClient).then((pool) => new PooledClient(pool, asClient));
+  // Only a file shared by several connections: a server refuses `ATTACH`, and
+  // the client's remote calls each start a fresh session anyway.
+  let session: ClientSession | undefined;
+  if (expanded.scheme === 'file' && !isInMemoryConfig(expanded) && expanded.syncUrl === undefined) {
+    session = new ClientSession();
+    asClient.afterConnect = session.afterConnect(config.afterConnect);
+  }
+  return createPool(asClient).then((pool) => new PooledClient(pool, asClient, session));
 }
 
 /**
@@ -44,14 +53,18 @@ export class PooledClient implements Client {
   #serialTail: Promise<unknown> = Promise.resolve();
   /** The multi-statement call on a file running now, once it holds its connection. */
   #serialRunning: Promise<unknown> | undefined;
+  /** What callers attached or set with single statements, on a file (see `ClientSession`). */
+  readonly #session: ClientSession | undefined;
 
   /**
    * Wraps an open pool. `config` is what `reconnect()` opens a new pool
    * with; `createPooledClient` passes the pool's own.
    */
-  constructor(pool: AdaptiveConnectionPool, config: PoolConfig) {
+  constructor(pool: AdaptiveConnectionPool, config: PoolConfig, session?: ClientSession) {
     this.#pool = pool;
     this.#config = config;
+    this.#session = session;
+    if (session !== undefined) pool.on('close', ({ connectionId }) => session.forget(connectionId));
   }
 
   /** The pool underneath: its events, `stats()`, `acquire()`, and `close()`, whose promise `close()` starts. */
@@ -76,7 +89,17 @@ export class PooledClient implements Client {
   execute(stmt: InStatement): Promise<ResultSet>;
   execute(sql: string, args?: InArgs): Promise<ResultSet>;
   async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
-    return this.#afterSerial(() => this.#use((lease) => lease.execute(stmtOrSql, args)));
+    const session = this.#session;
+    if (session === undefined) return this.#afterSerial(() => this.#use((lease) => lease.execute(stmtOrSql, args)));
+    return this.#afterSerial(() =>
+      this.#use(async (lease) => {
+        const result = await lease.execute(stmtOrSql, args);
+        // Its checkin would undo the change: it is closed, and replaced by a
+        // connection set up with it.
+        if (session.record(stmtOrSql, args)) lease.destroy();
+        return result;
+      }),
+    );
   }
 
   /** Runs statements in one transaction (`"deferred"` by default), all or nothing, as `client.batch`. */
@@ -167,6 +190,7 @@ export class PooledClient implements Client {
     }
     this.#pool = pool;
     this.#closed = false;
+    this.#session?.reset();
   }
 
   /**
@@ -246,7 +270,14 @@ export class PooledClient implements Client {
   async #acquire(): Promise<PooledConnection> {
     this.#checkOpen();
     try {
-      return await this.#pool.acquire();
+      let lease = await this.#pool.acquire();
+      const session = this.#session;
+      // A connection set up before the caller's last `ATTACH` or setting is replaced, not lent.
+      while (session !== undefined && !session.isCurrent(lease.connectionId)) {
+        lease.destroy();
+        lease = await this.#pool.acquire();
+      }
+      return lease;
     } catch (error) {
       throw this.#mapClosed(error);
     }
