@@ -221,7 +221,7 @@ describe('createPooledClient on a file database', () => {
   });
 
   test('a caller\'s ATTACH is seen by its later calls and transactions, as in the client', async () => {
-    const other = tmp.url().replace(/^file:/, '');
+    const other = tmp.url('aux.db').replace(/^file:/, '');
     const setup = createClient({ url: `file:${other}` });
     await setup.execute('CREATE TABLE t (x)');
     await setup.execute('INSERT INTO t VALUES (42)');
