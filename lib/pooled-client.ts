@@ -1,5 +1,5 @@
 import type { Client, InArgs, InStatement, Replicated, ResultSet, Transaction, TransactionMode } from '@libsql/client';
-import { LibsqlError } from '@libsql/core/api';
+import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
 import { isInMemoryConfig } from '@libsql/core/config';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { expandClientConfig } from './client-config';
@@ -324,7 +324,8 @@ export class PooledTransaction implements Transaction {
   execute(stmt: InStatement): Promise<ResultSet>;
   execute(sql: string, args?: InArgs): Promise<ResultSet>;
   async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
-    return this.#live().execute(stmtOrSql, args).catch(rethrowClientError);
+    const running = this.#live().execute(stmtOrSql, args);
+    return running.catch(this.#remote ? rethrowAsBatchOfOne : rethrowClientError);
   }
 
   /**
@@ -408,4 +409,15 @@ function clientError(error: unknown): unknown {
 
 function rethrowClientError(error: unknown): never {
   throw clientError(error);
+}
+
+/**
+ * The client's remote transactions run `execute` as a batch of one statement,
+ * so a SQL error arrives as a `LibsqlBatchError` at index 0, its message
+ * prefixed with the code once more; callers matching on either see the same.
+ */
+function rethrowAsBatchOfOne(error: unknown): never {
+  if (!(error instanceof LibsqlError) || error instanceof LibsqlBatchError) throw clientError(error);
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  throw new LibsqlBatchError(error.message, 0, error.code, error.extendedCode, error.rawCode, cause);
 }
