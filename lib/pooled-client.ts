@@ -1,8 +1,11 @@
 import type { Client, InArgs, InStatement, Replicated, ResultSet, Transaction, TransactionMode } from '@libsql/client';
-import { LibsqlError } from '@libsql/core/api';
+import { LibsqlBatchError, LibsqlError } from '@libsql/core/api';
+import { isInMemoryConfig } from '@libsql/core/config';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { expandClientConfig } from './client-config';
+import { ClientSession } from './client-session';
 import { CLIENT_SEMANTICS, type PoolConfig } from './config';
+import { isBusy } from './drivers/busy-wait';
 import { isPoolError } from './errors';
 import { AdaptiveConnectionPool } from './pool/pool';
 import { createPool } from './pool/create-pool';
@@ -12,15 +15,27 @@ import type { BatchStatement, PooledConnection } from './pool/pooled-connection'
  * Opens a pool (its first connection too, so a bad URL or token fails here)
  * and returns it behind `@libsql/client`'s `Client` interface, for code and
  * ORMs written against the client (`drizzle(client)`, Kysely's libSQL dialect).
+ *
+ * A config that `createClient` refuses throws here synchronously, with the
+ * client's error, as `createClient` throws; anything found while opening the
+ * pool (`PoolError` `INVALID_CONFIG`, `CONNECT_FAILED`) rejects the promise.
  */
-export async function createPooledClient(config: PoolConfig): Promise<PooledClient> {
-  // The client's own reading first: a config `createClient` refuses fails with
-  // its error (`LibsqlError` `URL_INVALID`, a `TypeError`, …), not a `PoolError`.
-  expandClientConfig(config, true);
+export function createPooledClient(config: PoolConfig): Promise<PooledClient> {
+  // The client's own reading first, before any promise exists: code written
+  // for `createClient` catches its `LibsqlError` (`URL_INVALID`, …) or
+  // `TypeError` around the call, not in a rejection handler.
+  const expanded = expandClientConfig(config, true);
   // A copy, marked to be read as the client reads it (`libsql:` over HTTP, its
   // busy timeout); `reconnect()` opens the new pool with the same copy.
   const asClient: PoolConfig = Object.assign({ ...config }, { [CLIENT_SEMANTICS]: true });
-  return new PooledClient(await createPool(asClient), asClient);
+  // Only a file shared by several connections: a server refuses `ATTACH`, and
+  // the client's remote calls each start a fresh session anyway.
+  let session: ClientSession | undefined;
+  if (expanded.scheme === 'file' && !isInMemoryConfig(expanded) && expanded.syncUrl === undefined) {
+    session = new ClientSession();
+    asClient.afterConnect = session.afterConnect(config.afterConnect);
+  }
+  return createPool(asClient).then((pool) => new PooledClient(pool, asClient, session));
 }
 
 /**
@@ -34,14 +49,22 @@ export class PooledClient implements Client {
   #pool: AdaptiveConnectionPool;
   readonly #config: PoolConfig;
   #closed = false;
+  /** Where the next multi-statement call on a file waits for its turn (see `#serialUse`). */
+  #serialTail: Promise<unknown> = Promise.resolve();
+  /** The multi-statement call on a file running now, once it holds its connection. */
+  #serialRunning: Promise<unknown> | undefined;
+  /** What callers attached or set with single statements, on a file (see `ClientSession`). */
+  readonly #session: ClientSession | undefined;
 
   /**
    * Wraps an open pool. `config` is what `reconnect()` opens a new pool
    * with; `createPooledClient` passes the pool's own.
    */
-  constructor(pool: AdaptiveConnectionPool, config: PoolConfig) {
+  constructor(pool: AdaptiveConnectionPool, config: PoolConfig, session?: ClientSession) {
     this.#pool = pool;
     this.#config = config;
+    this.#session = session;
+    if (session !== undefined) pool.on('close', ({ connectionId }) => session.forget(connectionId));
   }
 
   /** The pool underneath: its events, `stats()`, `acquire()`, and `close()`, whose promise `close()` starts. */
@@ -66,12 +89,24 @@ export class PooledClient implements Client {
   execute(stmt: InStatement): Promise<ResultSet>;
   execute(sql: string, args?: InArgs): Promise<ResultSet>;
   async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
-    return this.#use((lease) => lease.execute(stmtOrSql, args));
+    const session = this.#session;
+    if (session === undefined) return this.#afterSerial(() => this.#use((lease) => lease.execute(stmtOrSql, args)));
+    return this.#afterSerial(() =>
+      this.#use(async (lease) => {
+        const result = await lease.execute(stmtOrSql, args);
+        // Its checkin would undo the change: it is closed, and replaced by a
+        // connection set up with it.
+        if (session.record(stmtOrSql, args)) lease.destroy();
+        return result;
+      }),
+    );
   }
 
   /** Runs statements in one transaction (`"deferred"` by default), all or nothing, as `client.batch`. */
   async batch(stmts: Array<InStatement | [string, InArgs?]>, mode: TransactionMode = 'deferred'): Promise<ResultSet[]> {
-    return this.#use((lease) => lease.batch(stmts as BatchStatement[], mode));
+    // A read batch under WAL takes no lock a writer waits for: it may run beside the others.
+    if (mode === 'read' && this.#pool.config.wal) return this.#use((lease) => lease.batch(stmts as BatchStatement[], mode));
+    return this.#serialUse((lease) => lease.batch(stmts as BatchStatement[], mode));
   }
 
   /**
@@ -81,7 +116,7 @@ export class PooledClient implements Client {
    * on), so later borrowers of that connection see what they saw before.
    */
   async migrate(stmts: InStatement[]): Promise<ResultSet[]> {
-    return this.#use(async (lease) => {
+    return this.#serialUse(async (lease) => {
       const before = (await lease.execute('PRAGMA foreign_keys')).rows[0]?.[0];
       await lease.execute('PRAGMA foreign_keys=off');
       try {
@@ -106,7 +141,7 @@ export class PooledClient implements Client {
     const begin = transactionModeToBegin(mode);
     const lease = await this.#acquire();
     try {
-      await lease.execute(begin);
+      await this.#afterSerial(() => lease.execute(begin));
     } catch (error) {
       lease.release();
       throw clientError(error);
@@ -116,7 +151,7 @@ export class PooledClient implements Client {
 
   /** Runs `;`-separated SQL on one connection, as `client.executeMultiple`. */
   async executeMultiple(sql: string): Promise<void> {
-    return this.#use((lease) => lease.executeMultiple(sql));
+    return this.#serialUse((lease) => lease.executeMultiple(sql));
   }
 
   /**
@@ -155,6 +190,7 @@ export class PooledClient implements Client {
     }
     this.#pool = pool;
     this.#closed = false;
+    this.#session?.reset();
   }
 
   /**
@@ -184,10 +220,64 @@ export class PooledClient implements Client {
     }
   }
 
+  /**
+   * Runs a call that takes the write lock across several statements (a batch,
+   * `migrate`, `executeMultiple`) after the previous one has ended, on a file.
+   * The client runs each of its calls start to end without yielding, so two
+   * of them never hold SQLite's lock at once, and with its busy timeout of 0
+   * they would fail with SQLITE_BUSY if they did. Pooled calls interleave on
+   * several connections; these take turns instead. The turn is taken before
+   * the connection, so no call waits for a turn while holding a connection the
+   * running one might need.
+   */
+  #serialUse<T>(fn: (lease: PooledConnection) => Promise<T>): Promise<T> {
+    if (this.protocol !== 'file') return this.#use(fn);
+    const turn = this.#serialTail.then(() =>
+      this.#use((lease) => {
+        const running = fn(lease);
+        this.#serialRunning = running;
+        const done = (): void => {
+          if (this.#serialRunning === running) this.#serialRunning = undefined;
+        };
+        running.then(done, done);
+        return running;
+      }),
+    );
+    this.#serialTail = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Runs a single statement again after SQLITE_BUSY, as long as a call of
+   * `#serialUse` held the lock when it failed: in the client that call would
+   * have ended before this one started. A busy statement changed nothing, so
+   * it may run again. The running call waits for nothing this one holds, so
+   * the wait always ends. A lock held elsewhere (another process, an open
+   * transaction) still fails at once, as in the client.
+   */
+  async #afterSerial<T>(attempt: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const running = this.#serialRunning;
+        if (running === undefined || !isBusy(error)) throw error;
+        await running.catch(() => undefined);
+      }
+    }
+  }
+
   async #acquire(): Promise<PooledConnection> {
     this.#checkOpen();
     try {
-      return await this.#pool.acquire();
+      let lease = await this.#pool.acquire();
+      const session = this.#session;
+      // A connection set up before the caller's last `ATTACH` or setting is replaced, not lent.
+      while (session !== undefined && !session.isCurrent(lease.connectionId)) {
+        lease.destroy();
+        lease = await this.#pool.acquire();
+      }
+      return lease;
     } catch (error) {
       throw this.#mapClosed(error);
     }
@@ -234,7 +324,8 @@ export class PooledTransaction implements Transaction {
   execute(stmt: InStatement): Promise<ResultSet>;
   execute(sql: string, args?: InArgs): Promise<ResultSet>;
   async execute(stmtOrSql: InStatement, args?: InArgs): Promise<ResultSet> {
-    return this.#live().execute(stmtOrSql, args).catch(rethrowClientError);
+    const running = this.#live().execute(stmtOrSql, args);
+    return running.catch(this.#remote ? rethrowAsBatchOfOne : rethrowClientError);
   }
 
   /**
@@ -318,4 +409,15 @@ function clientError(error: unknown): unknown {
 
 function rethrowClientError(error: unknown): never {
   throw clientError(error);
+}
+
+/**
+ * The client's remote transactions run `execute` as a batch of one statement,
+ * so a SQL error arrives as a `LibsqlBatchError` at index 0, its message
+ * prefixed with the code once more; callers matching on either see the same.
+ */
+function rethrowAsBatchOfOne(error: unknown): never {
+  if (!(error instanceof LibsqlError) || error instanceof LibsqlBatchError) throw clientError(error);
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  throw new LibsqlBatchError(error.message, 0, error.code, error.extendedCode, error.rawCode, cause);
 }

@@ -209,12 +209,31 @@ describe('createPooledClient on a file database', () => {
     });
   });
 
-  test("a caller's foreign_keys=off ends with its call: the next call and migrate find them on", async () => {
-    await withBoth({ max: 1 }, async (pooled) => {
+  test("a caller's PRAGMA foreign_keys=off holds for its later calls, on every connection, as in the client", async () => {
+    await withBoth({ min: 2, max: 2 }, async (pooled, plain) => {
+      const setting = async (c: Client): Promise<unknown> => (await c.execute('PRAGMA foreign_keys')).rows[0]![0];
       await pooled.execute('PRAGMA foreign_keys=off');
-      expect((await pooled.execute('PRAGMA foreign_keys')).rows[0]![0]).toBe(1);
-      await pooled.migrate(['SELECT 1']);
-      expect((await pooled.execute('PRAGMA foreign_keys')).rows[0]![0]).toBe(1);
+      await plain.execute('PRAGMA foreign_keys=off');
+      expect(await setting(plain)).toBe(0);
+      // Two calls at once: each on its own connection.
+      expect(await Promise.all([setting(pooled), setting(pooled)])).toEqual([0, 0]);
+    });
+  });
+
+  test('a caller\'s ATTACH is seen by its later calls and transactions, as in the client', async () => {
+    const other = tmp.url('aux.db').replace(/^file:/, '');
+    const setup = createClient({ url: `file:${other}` });
+    await setup.execute('CREATE TABLE t (x)');
+    await setup.execute('INSERT INTO t VALUES (42)');
+    setup.close();
+    await withBoth({ min: 2, max: 2 }, async (pooled) => {
+      await pooled.execute({ sql: 'ATTACH ? AS aux', args: [other] });
+      const tx = await pooled.transaction('read');
+      const [inTx, outside] = await Promise.all([tx.execute('SELECT x FROM aux.t'), pooled.execute('SELECT x FROM aux.t')]);
+      tx.close();
+      expect([inTx.rows[0]![0], outside.rows[0]![0]]).toEqual([42, 42]);
+      await pooled.execute('DETACH aux');
+      await expect(pooled.execute('SELECT x FROM aux.t')).rejects.toThrow(/no such table/);
     });
   });
 
