@@ -180,8 +180,7 @@ describe('resolveConfig fills in defaults', () => {
   });
 
   test('explicit values are kept', () => {
-    const config = resolveConfig({
-      url,
+    const explicit = {
       authToken: 'token',
       encryptionKey: 'key',
       intMode: 'bigint',
@@ -194,21 +193,8 @@ describe('resolveConfig fills in defaults', () => {
       closeTimeoutMs: 0,
       busyTimeoutMs: 0,
       wal: false,
-    });
-    expect(config).toMatchObject({
-      authToken: 'token',
-      encryptionKey: 'key',
-      intMode: 'bigint',
-      min: 0,
-      max: 3,
-      acquireTimeoutMs: 250,
-      maxWaiters: 0,
-      idleTimeoutMs: 1,
-      maxUses: 1,
-      closeTimeoutMs: 0,
-      busyTimeoutMs: 0,
-      wal: false,
-    });
+    } as const;
+    expect(resolveConfig({ url, ...explicit })).toMatchObject(explicit);
   });
 
   test('min equal to max is allowed', () => {
