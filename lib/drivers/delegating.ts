@@ -7,11 +7,12 @@ import type { Driver, DriverConnection } from './driver';
  * wrapped driver still makes an adaptive pool shrink.
  *
  * ```ts
+ * const connectTime = meter.createHistogram('db.client.connection.create_time', { unit: 'ms' });
  * class TimedDriver extends DelegatingDriver {
  *   override async connect(signal?: AbortSignal) {
  *     const started = performance.now();
  *     const connection = await super.connect(signal);
- *     console.log(`connected in ${performance.now() - started} ms`);
+ *     connectTime.record(performance.now() - started);
  *     return connection;
  *   }
  * }
