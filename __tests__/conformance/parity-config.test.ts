@@ -221,17 +221,23 @@ describe('fetch', () => {
 });
 
 describe('busy timeout on a file', () => {
-  /** How long a write waits, through `client`, while another connection holds the write lock. */
-  async function lockedWrite(url: string, client: Client): Promise<{ ms: number; error: unknown }> {
+  /**
+   * A write through `client` while another connection holds the write lock:
+   * how long it waited, and whether it settled before the event loop's next
+   * turn (a write that waits for the lock at all cannot).
+   */
+  async function lockedWrite(url: string, client: Client): Promise<{ ms: number; error: unknown; atOnce: boolean }> {
     const holder = createClient({ url });
     const tx = await holder.transaction('write');
     await tx.execute('INSERT INTO t VALUES (1)');
+    let nextTurn = false;
+    setImmediate(() => (nextTurn = true));
     const start = performance.now();
     try {
       await client.execute('INSERT INTO t VALUES (2)');
-      return { ms: performance.now() - start, error: undefined };
+      return { ms: performance.now() - start, error: undefined, atOnce: !nextTurn };
     } catch (error) {
-      return { ms: performance.now() - start, error };
+      return { ms: performance.now() - start, error, atOnce: !nextTurn };
     } finally {
       await tx.rollback();
       holder.close();
@@ -250,10 +256,10 @@ describe('busy timeout on a file', () => {
     const url = await prepared();
     await withBoth({ url }, async (client, pooled) => {
       for (const c of [client, pooled]) {
-        const { ms, error } = await lockedWrite(url, c);
+        const { error, atOnce } = await lockedWrite(url, c);
         expect(error).toBeInstanceOf(LibsqlError);
         expect(error).toMatchObject({ code: 'SQLITE_BUSY' });
-        expect(ms).toBeLessThan(250);
+        expect(atOnce).toBe(true);
       }
       expect((await client.execute('PRAGMA busy_timeout')).rows[0]![0]).toBe(0);
       expect((await pooled.execute('PRAGMA busy_timeout')).rows[0]![0]).toBe(0);
@@ -266,8 +272,8 @@ describe('busy timeout on a file', () => {
       for (const c of [client, pooled]) {
         const { ms, error } = await lockedWrite(url, c);
         expect(error).toMatchObject({ code: 'SQLITE_BUSY' });
+        // A lower bound only: a loaded machine can make a wait longer, never shorter.
         expect(ms).toBeGreaterThanOrEqual(450);
-        expect(ms).toBeLessThan(2_000);
       }
     });
   });
