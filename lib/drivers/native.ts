@@ -9,6 +9,7 @@ import { NativeStatement, type LibsqlStatement } from './native-statement';
 import { describeSql } from './sql-text';
 import { ResultSetImpl, arraysFromSql, mapSqliteError, rowsFromSql } from './result';
 import type { RowMode } from './row-mode';
+import { readAllDocumented, readerFor, type LoadedModule, type ReadAll, type ReadPath } from './native-read';
 
 // `libsql` 0.5 ships better-sqlite3's typings, which declare methods it lacks
 // (bind, finalize, source) and type rows as unknown. This is what it really has.
@@ -21,13 +22,20 @@ interface LibsqlDatabase {
   sync(): { frames_synced: number; frame_no: number };
 }
 interface LibsqlModule {
-  new (path: string, options: Record<string, unknown>): LibsqlDatabase;
-  SqliteError: new (...args: never[]) => Error;
+  new (path: string, options?: Record<string, unknown>): LibsqlDatabase;
+  SqliteError: new (message: string, code: string, rawCode: number) => Error;
 }
 // The copy of `libsql` that `@libsql/client` loads, never a second one: two
 // copies of SQLite in one process do not see each other's POSIX locks, so a
 // write through one can run inside the other's transaction and corrupt the file.
-const Database = createRequire(require.resolve('@libsql/client'))('libsql') as LibsqlModule;
+const libsqlRequire = createRequire(require.resolve('@libsql/client'));
+const Database = libsqlRequire('libsql') as LibsqlModule;
+const libsqlModule = (): LoadedModule | undefined => require.cache[libsqlRequire.resolve('libsql')];
+
+/** How connections opened now read rows (see `native-read.ts`). */
+export function nativeReadPath(): ReadPath {
+  return readerFor(Database, libsqlModule) === readAllDocumented ? 'documented' : 'native';
+}
 
 export interface NativeDriverOptions {
   /** What `libsql` opens: a path, or `file::memory:` for an in-memory database. */
@@ -176,6 +184,7 @@ class NativeConnection implements DriverConnection {
   readonly #driver: NativeDriver;
   #schemaStmt: LibsqlStatement | undefined;
   readonly #replica: boolean;
+  readonly #readAll: ReadAll = readerFor(Database, libsqlModule);
   #uncommittedDdl = false;
   #pending: Promise<unknown> | undefined;
   #open = true;
@@ -282,7 +291,7 @@ class NativeConnection implements DriverConnection {
           st.columns = undefined;
         }
       }
-      raw = st.stmt.all(bound);
+      raw = this.#readAll(st.stmt, bound);
       if (st.columns === undefined || (raw.length > 0 && raw[0]!.length !== st.columns.length)) {
         st.readColumns();
       }
