@@ -197,3 +197,22 @@ describe('arguments the raw driver cannot take', () => {
     });
   });
 });
+
+describe('positional arguments the driver binds as given', () => {
+  test('an empty array for a statement with parameters binds NULL to each', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      await pool.execute('create table t(a, b)');
+      await pool.execute('insert into t values (?, ?)', [1, 2]);
+      await pool.execute('insert into t values (?, ?)', []);
+      expect((await pool.execute('select a, b from t where rowid = 2')).rows.map((r) => [r.a, r.b])).toEqual([[null, null]]);
+    });
+  });
+
+  test("the caller's array is left as it was, converted values included", async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      const args = [true, new Date(5), 'x', 3n];
+      await pool.execute('select ?, ?, ?, ?', args);
+      expect(args).toEqual([true, new Date(5), 'x', 3n]);
+    });
+  });
+});

@@ -192,3 +192,19 @@ describe('a lock held by another lease of the same pool, as back-pressure', () =
     expect(await writeUnderLock(0)).toEqual({ seen: [], effectiveMax: 4 });
   });
 });
+
+describe('a write that waits for another process’s lock', () => {
+  test('binds the arguments it was called with, though the caller changes its array meanwhile', async () => {
+    const pool = await open({ wal: false, busyTimeoutMs: 10_000 });
+    holder = await holdWriteLock(path);
+    turns = loopTurns();
+    const args = [42];
+    const writing = outcome(pool.execute('insert into t values (?)', args));
+    await turns.after(3);
+    expect(writing.settled).toBe(false);
+    args[0] = 7;
+    await holder.release();
+    expect((await writing.result).error).toBeUndefined();
+    expect((await pool.execute('select a from t order by a')).rows.map((r) => r.a)).toEqual([1, 42]);
+  });
+});
