@@ -1,8 +1,11 @@
+import { createRequire } from 'node:module';
 import { createClient } from '@libsql/client';
 import { createPool } from '../../lib';
 import { normaliseArgs } from '../../lib/drivers/args';
+import { loadNativeRead, readAllDocumented, type LibsqlForRead } from '../../lib/drivers/native-read';
+import type { LibsqlStatement } from '../../lib/drivers/native-statement';
 import { describeSql } from '../../lib/drivers/sql-text';
-import { ResultSetImpl, rowsFromSql } from '../../lib/drivers/result';
+import { ResultSetImpl, arraysFromSql, rowsFromSql } from '../../lib/drivers/result';
 import { createFixture, idCycler, openRaw } from './fixture';
 import { MapOnlyCache } from './map-cache';
 import { find, measure, measureOptions, type VariantSpec } from './measure';
@@ -19,22 +22,33 @@ export interface ReadCaseOptions {
   withRawGet: boolean;
 }
 
-/** The pool's path, innermost first; each variant adds one layer to the one before. */
+/** The pool's path with the client's rows, innermost first; each variant adds one layer to the one before. */
 const LAYERS: Layer[] = [
-  { variant: 'raw-all', adds: 'libsql .all' },
+  { variant: 'raw-native', adds: 'libsql native read' },
   { variant: 'raw-rows', adds: 'args + client-shaped rows + ResultSet' },
   { variant: 'lease-map', adds: 'lease.execute path (Map lookup, checks, await)' },
   { variant: 'lease', adds: 'statement-cache LRU update' },
   { variant: 'pool', adds: 'acquire + release' },
 ];
 
+/** The same with `rowMode: 'array'`. */
+const ARRAY_LAYERS: Layer[] = [
+  { variant: 'raw-native', adds: 'libsql native read' },
+  { variant: 'raw-arrays', adds: 'args + array rows + ResultSet' },
+  { variant: 'lease-array', adds: 'lease.execute path (cache lookup, checks, await)' },
+  { variant: 'pool-array', adds: 'acquire + release' },
+];
+
 /**
- * The pool's `execute` against `@libsql/client`'s and a cached raw `libsql`
- * statement, on one query. Two more variants split the pool's time into
- * layers for the notes: `raw-rows` (the raw call plus the result objects the
- * pool builds, with the pool's own functions), `lease` (`lease.execute` on
- * one held lease, so no acquire/release per call) and `lease-map` (the same
- * with a cache that skips the LRU update, see map-cache.ts).
+ * The pool's `execute` (the client's rows, and `rowMode: 'array'`) against
+ * `@libsql/client`'s and a cached raw `libsql` statement, on one query. More
+ * variants split the pool's time into layers for the notes: `raw-native` (the
+ * native driver's read on a raw statement: libsql's addon functions when they
+ * pass their self-check, else `.all`), `raw-rows` and `raw-arrays` (that read
+ * plus the result objects the pool builds, with the pool's own functions),
+ * `lease` and `lease-array` (`lease.execute` on one held lease, so no
+ * acquire/release per call) and `lease-map` (the same with a cache that skips
+ * the LRU update, see map-cache.ts).
  */
 export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const started = performance.now();
@@ -46,6 +60,11 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   // Separate statements: get() after all() on one statement returns stale rows.
   const rawGet = db.prepare(o.sql).raw(true);
   const rawRows = db.prepare(o.sql).safeIntegers(true).raw(true); // configured as the native driver does
+  const rawArrays = db.prepare(o.sql).safeIntegers(true).raw(true);
+  const rawNative = db.prepare(o.sql).safeIntegers(true).raw(true);
+  const libsqlRequire = createRequire(require.resolve('@libsql/client'));
+  const loaded = require.cache[libsqlRequire.resolve('libsql')];
+  const read = loadNativeRead(libsqlRequire('libsql') as LibsqlForRead, loaded) ?? readAllDocumented;
   const columns = rawRows.columns().map((c) => c.name);
   const columnTypes = rawRows.columns().map((c) => c.type ?? '');
   const shape = describeSql(o.sql).params;
@@ -66,6 +85,7 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
 
   const B = o.batch;
   const next = idCycler();
+  const asRead = (st: unknown) => st as LibsqlStatement;
   const variants: VariantSpec[] = [
     {
       name: 'pool',
@@ -120,13 +140,40 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
       },
     },
     {
+      name: 'lease-array',
+      label: "(diag) lease.execute, one held lease, rowMode 'array'",
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await held.execute({ sql: o.sql, args: [next()], rowMode: 'array' });
+      },
+    },
+    {
+      name: 'raw-native',
+      label: `(diag) the native driver's read on a raw statement (${read === readAllDocumented ? '.all' : 'native'})`,
+      opsPerIteration: B,
+      fn: () => {
+        for (let i = 0; i < B; i++) read(asRead(rawNative), [next()]);
+      },
+    },
+    {
       name: 'raw-rows',
-      label: '(diag) raw .all + pool result objects',
+      label: '(diag) native read + pool result objects',
       opsPerIteration: B,
       fn: () => {
         for (let i = 0; i < B; i++) {
-          const raw = rawRows.all(normaliseArgs([next()], 'number', shape)) as unknown[][];
+          const raw = read(asRead(rawRows), normaliseArgs([next()], 'number', shape));
           new ResultSetImpl(columns.slice(), columnTypes.slice(), rowsFromSql(raw, columns, 'number'), 0, undefined);
+        }
+      },
+    },
+    {
+      name: 'raw-arrays',
+      label: "(diag) native read + pool result objects, rowMode 'array'",
+      opsPerIteration: B,
+      fn: () => {
+        for (let i = 0; i < B; i++) {
+          const raw = read(asRead(rawArrays), normaliseArgs([next()], 'number', shape));
+          new ResultSetImpl(columns.slice(), columnTypes.slice(), arraysFromSql(raw, 'number') as never, 0, undefined);
         }
       },
     },
@@ -151,34 +198,48 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   fx.cleanup();
 
   const split = breakdown(results, LAYERS);
+  const arraySplit = breakdown(results, ARRAY_LAYERS);
+  const native = { name: 'raw-native', text: 'native read' };
   const comparisons: Comparison[] = [
+    compare(
+      results,
+      'client',
+      4,
+      '>= 4x client',
+      joinNotes(
+        split,
+        ceilings(results, { name: 'client', text: 'client' }, [native, { name: 'raw-rows', text: 'native read + client-shaped results' }]),
+      ),
+    ),
     compare(
       results,
       'client',
       5,
       '>= 5x client',
       joinNotes(
-        split,
-        ceilings(results, { name: 'client', text: 'client' }, [
-          { name: 'raw-all', text: 'raw .all' },
-          { name: 'raw-rows', text: 'raw .all + client-shaped results' },
-        ]),
+        arraySplit,
+        ceilings(results, { name: 'client', text: 'client' }, [native, { name: 'raw-arrays', text: 'native read + array results' }]),
       ),
+      'pool-array',
     ),
     compare(
       results,
       'raw-all',
-      0.85,
-      '>= 0.85x raw .all',
+      0.9,
+      '>= 0.9x raw .all',
       joinNotes(
-        split,
+        arraySplit,
         ceilings(results, { name: 'raw-all', text: 'raw .all' }, [
-          { name: 'raw-rows', text: 'raw .all + client-shaped results' },
+          native,
+          { name: 'raw-arrays', text: 'native read + array results' },
+          { name: 'lease-array', text: 'lease.execute (no acquire/release)' },
         ]),
       ),
+      'pool-array',
     ),
+    compare(results, 'raw-all', null, "reference: the client's rows vs raw .all", undefined),
   ];
-  if (o.withRawGet) comparisons.push(compare(results, 'raw-get', null, 'reference, no goal', undefined));
+  if (o.withRawGet) comparisons.push(compare(results, 'raw-get', null, 'reference: raw .get, one row and no end check', undefined));
   // What rows as arrays save over the client's row objects, on the same pool and query.
   comparisons.push(compare(results, 'pool', null, "reference: rowMode 'array' vs the client's rows", undefined, 'pool-array'));
   emitReport({
