@@ -145,3 +145,47 @@ describe('native driver with cached statements', () => {
     });
   });
 });
+
+// A connection remembers that its own BEGIN succeeded (and skips asking
+// libsql per statement); whatever ends the transaction must make it forget,
+// or a write after it would count as inside a transaction and fail at once
+// on a lock it should wait for.
+type Lease = { execute(sql: string): Promise<unknown>; executeMultiple(sql: string): Promise<void> };
+describe.each<[string, (lease: Lease) => Promise<unknown>]>([
+  ['COMMIT', (lease) => lease.execute('COMMIT')],
+  ['ROLLBACK', (lease) => lease.execute('ROLLBACK')],
+  ['a script', (lease) => lease.executeMultiple('COMMIT')],
+  ['a failed INSERT OR ROLLBACK', (lease) => lease.execute('insert or rollback into t values (1)').catch(() => undefined)],
+])('after a transaction ended by %s', (_name, end) => {
+  test('a write waits for another lease’s lock, as outside any transaction', async () => {
+    jest.useFakeTimers();
+    try {
+      await withPool({ max: 2, busyTimeoutMs: 10_000 }, async (pool) => {
+        await pool.execute('create table t(v unique)');
+        const writer = await pool.acquire();
+        await writer.execute('BEGIN');
+        await writer.execute('insert into t values (1)');
+        await end(writer);
+        expect(writer.inTransaction()).toBe(false);
+        const holder = await pool.acquire();
+        await holder.execute('BEGIN IMMEDIATE');
+        let settled = false;
+        const waiting = writer.execute('insert into t values (2)').then(
+          (result) => ((settled = true), result),
+          (error: unknown) => ((settled = true), error),
+        );
+        await jest.advanceTimersByTimeAsync(100);
+        const settledWhileLocked = settled;
+        await holder.execute('COMMIT');
+        holder.release();
+        await jest.advanceTimersByTimeAsync(100);
+        const outcome = await waiting;
+        writer.release();
+        expect(settledWhileLocked).toBe(false);
+        expect(outcome).toMatchObject({ rowsAffected: 1 });
+      });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});

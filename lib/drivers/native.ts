@@ -186,6 +186,14 @@ class NativeConnection implements DriverConnection {
   readonly #replica: boolean;
   readonly #readAll: ReadAll = readerFor(Database, libsqlModule);
   #uncommittedDdl = false;
+  /**
+   * Set by a BEGIN of this connection's that succeeded, cleared by anything
+   * that may have ended its transaction (COMMIT, ROLLBACK, any error, a
+   * script, a sync): while set, a statement knows it runs inside a transaction
+   * without asking libsql (a native call per statement). Never set wrongly:
+   * only BEGIN opens a transaction that RELEASE cannot end.
+   */
+  #begun = false;
   #pending: Promise<unknown> | undefined;
   #open = true;
   brokenBy: unknown = undefined;
@@ -223,7 +231,7 @@ class NativeConnection implements DriverConnection {
     }
     const bound = normaliseArgs(args, this.#driver.intMode, st.shape);
     this.#checkOpen();
-    const wasInTransaction = this.#db.inTransaction;
+    const wasInTransaction = this.#begun || this.#db.inTransaction;
     try {
       return this.#run(st, bound, rowMode);
     } catch (error) {
@@ -279,6 +287,7 @@ class NativeConnection implements DriverConnection {
     try {
       if (!st.reader) {
         const info = st.stmt.run(bound);
+        if (st.kind !== 'other' && st.kind !== 'ddl') this.#begun = st.kind === 'begin';
         if (st.kind === 'ddl' || st.kind === 'rollback' || st.kind === 'rollbackTo') this.#schemaMayHaveChanged(st.kind);
         return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
       }
@@ -305,6 +314,7 @@ class NativeConnection implements DriverConnection {
   }
 
   async executeMultiple(sql: string): Promise<void> {
+    this.#begun = false;
     try {
       this.#guard(() => this.#db.exec(sql));
     } finally {
@@ -329,6 +339,7 @@ class NativeConnection implements DriverConnection {
   readonly sync: (() => Promise<Replicated>) | undefined;
 
   async #sync(): Promise<Replicated> {
+    this.#begun = false;
     try {
       const { frames_synced, frame_no } = this.#guard(() => this.#db.sync());
       return { frames_synced, frame_no };
@@ -339,6 +350,7 @@ class NativeConnection implements DriverConnection {
   }
 
   async rollback(): Promise<void> {
+    this.#begun = false;
     try {
       this.#guard(() => this.#db.exec('ROLLBACK'));
     } finally {
@@ -417,6 +429,8 @@ class NativeConnection implements DriverConnection {
 
   /** Maps a driver error to the client's, remembering it if the connection is done for. */
   #fail(error: unknown): unknown {
+    // SQLite may have rolled the transaction back (SQLITE_BUSY, SQLITE_FULL, a constraint's ON CONFLICT ROLLBACK).
+    this.#begun = false;
     const mapped = mapSqliteError(error, Database.SqliteError);
     if (!(mapped instanceof LibsqlError) || FATAL_CODES.has(mapped.code)) this.brokenBy = mapped;
     return mapped;
