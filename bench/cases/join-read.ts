@@ -7,6 +7,8 @@ runReadCase({
   sql: SQL.join,
   batch: 50,
   withRawGet: false,
+  clientRowsGoal: 3.5,
+  arrayGoals: null,
 }).catch((error) => {
   console.error(error);
   process.exit(1);

@@ -7,6 +7,8 @@ runReadCase({
   sql: SQL.point,
   batch: 100,
   withRawGet: true,
+  clientRowsGoal: 4,
+  arrayGoals: { vsClient: 5, vsRawAll: 0.9 },
 }).catch((error) => {
   console.error(error);
   process.exit(1);
