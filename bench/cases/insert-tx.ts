@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     const ratio = ratioOf(find(results, 'pool'), find(results, baseline));
     const met = ratio === null ? null : ratio >= goal;
     const c: Comparison = { subject: 'pool', baseline, ratio, goal, goalText, met };
-    if (met === false && note) c.note = note;
+    if (note) c.note = note;
     return c;
   });
   emitReport({

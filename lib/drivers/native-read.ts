@@ -100,11 +100,12 @@ export interface LoadedModule {
  * `all()`.
  *
  * The addon is taken from the children of libsql's own module record, so it
- * is the very instance its `Statement`s were made by (a second load, even of
- * the same file, could hand out handles the other does not accept), and
- * nothing is loaded here. Before it is trusted it must return exactly what
- * `all()` returns, on 0, 1, 100, 101 and 250 rows of every value type, and
- * throw the same error.
+ * is the very instance whose functions `Statement` calls and whose handles it
+ * holds; nothing is loaded here (a copy found some other way could be a
+ * second instance, or another build, that does not know those handles).
+ * Before it is trusted it must return exactly what `all()` returns, on 0, 1,
+ * 100, 101 and 250 rows of every value type, and throw the same error. The
+ * check runs once per process, on a `:memory:` database of its own.
  */
 export function loadNativeRead(libsql: LibsqlForRead, loaded: LoadedModule | undefined): ReadAll | undefined {
   const addon = loaded?.children.find((child) => {
