@@ -86,8 +86,9 @@ const epochs = new Map<string, { value: number }>();
  * `file:` and `:memory:` databases through `libsql`, with one real prepared
  * statement per (connection, SQL). The sharp edges of `libsql` 0.5 are
  * handled here:
- * - readers always run with `raw().all()` and writers with `run()`: mixing
- *   methods on one statement returns stale rows or leaves it mid-step;
+ * - readers always run with `raw().all()` (or its own native path, see
+ *   `native-read.ts`) and writers with `run()`: mixing methods on one
+ *   statement returns stale rows or leaves it mid-step;
  * - arguments are normalised first (`args.ts`): some inputs abort the process,
  *   and missing positional arguments would silently reuse old bindings;
  * - `columns()` is cached per statement and the statement re-prepared after
