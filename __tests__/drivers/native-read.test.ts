@@ -94,16 +94,23 @@ describe.each<ReadPath>(['native', 'documented'])('reads on the %s path', (path)
 
 describe('the native path is used only when proven', () => {
   test('the addon libsql loaded passes the self-check', () => {
-    expect(loadNativeRead(Database, libsqlModule())).toBeInstanceOf(Function);
+    expect(loadNativeRead(Database, libsqlModule)).toBeInstanceOf(Function);
   });
 
   test('without the libsql module record (not loaded through require) it is not used', () => {
-    expect(loadNativeRead(Database, undefined)).toBeUndefined();
+    expect(loadNativeRead(Database, () => undefined)).toBeUndefined();
+  });
+
+  test('where looking for it throws (a bundle without require.cache) it is not used', () => {
+    const noCache = () => {
+      throw new TypeError("Cannot read properties of undefined (reading '/libsql/index.js')");
+    };
+    expect(loadNativeRead(Database, noCache)).toBeUndefined();
   });
 
   test('without the native functions among libsql’s children it is not used', () => {
     const children = libsqlModule()!.children.filter((c) => !String(c.id).endsWith('.node'));
-    expect(loadNativeRead(Database, { children })).toBeUndefined();
+    expect(loadNativeRead(Database, () => ({ children }))).toBeUndefined();
   });
 
   test('functions that answer differently from all() fail the self-check', () => {
@@ -112,17 +119,25 @@ describe('the native path is used only when proven', () => {
     };
     // A cursor that never yields a row: right for 0 rows, wrong for the rest.
     const empty = { statementRowsSync: addon.statementRowsSync, rowsNext() {} };
-    expect(loadNativeRead(Database, { children: [{ id: 'fake.node', exports: empty }] })).toBeUndefined();
-    const throwing = { statementRowsSync: () => { throw new TypeError('failed to downcast'); }, rowsNext() {} };
-    expect(loadNativeRead(Database, { children: [{ id: 'fake.node', exports: throwing }] })).toBeUndefined();
+    expect(loadNativeRead(Database, () => ({ children: [{ id: 'fake.node', exports: empty }] }))).toBeUndefined();
+    const throwing = {
+      statementRowsSync: () => {
+        throw new TypeError('failed to downcast');
+      },
+      rowsNext() {},
+    };
+    expect(loadNativeRead(Database, () => ({ children: [{ id: 'fake.node', exports: throwing }] }))).toBeUndefined();
   });
 
   test('an error that is not libsql’s passes through the native reader unchanged', () => {
     const odd = new TypeError('SQLite3 can only bind numbers, strings, bigints, buffers, and null');
-    const read = nativeReader(
-      { statementRowsSync: () => { throw odd; }, rowsNext() {} },
-      Database.SqliteError,
-    );
+    const failing = {
+      statementRowsSync: () => {
+        throw odd;
+      },
+      rowsNext() {},
+    };
+    const read = nativeReader(failing, Database.SqliteError);
     expect(() => read({ stmt: {} } as never, [])).toThrow(odd);
   });
 });

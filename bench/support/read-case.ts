@@ -67,7 +67,7 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const rawArrays = db.prepare(o.sql).safeIntegers(true).raw(true);
   const rawNative = db.prepare(o.sql).safeIntegers(true).raw(true);
   const libsqlRequire = createRequire(require.resolve('@libsql/client'));
-  const loaded = require.cache[libsqlRequire.resolve('libsql')];
+  const loaded = () => require.cache[libsqlRequire.resolve('libsql')];
   const read = loadNativeRead(libsqlRequire('libsql') as LibsqlForRead, loaded) ?? readAllDocumented;
   const columns = rawRows.columns().map((c) => c.name);
   const columnTypes = rawRows.columns().map((c) => c.type ?? '');

@@ -107,13 +107,14 @@ export interface LoadedModule {
  * 100, 101 and 250 rows of every value type, and throw the same error. The
  * check runs once per process, on a `:memory:` database of its own.
  */
-export function loadNativeRead(libsql: LibsqlForRead, loaded: LoadedModule | undefined): ReadAll | undefined {
-  const addon = loaded?.children.find((child) => {
-    const e = child.exports as Partial<RowsAddon> | null | undefined;
-    return typeof e?.statementRowsSync === 'function' && typeof e.rowsNext === 'function';
-  })?.exports as RowsAddon | undefined;
-  if (addon === undefined) return undefined;
+export function loadNativeRead(libsql: LibsqlForRead, loaded: () => LoadedModule | undefined): ReadAll | undefined {
   try {
+    // A bundler's `require` may have no `cache`, or a record without `children`.
+    const addon = loaded()?.children.find((child) => {
+      const e = child.exports as Partial<RowsAddon> | null | undefined;
+      return typeof e?.statementRowsSync === 'function' && typeof e.rowsNext === 'function';
+    })?.exports as RowsAddon | undefined;
+    if (addon === undefined) return undefined;
     const read = nativeReader(addon, libsql.SqliteError);
     return selfCheck(libsql, read) ? read : undefined;
   } catch {
@@ -173,7 +174,7 @@ let checked: { read: ReadAll | undefined } | undefined;
 /** The reader a new connection takes: the native one if chosen (the default) and available. */
 export function readerFor(libsql: LibsqlForRead, loaded: () => LoadedModule | undefined): ReadAll {
   if (chosen === 'documented') return readAllDocumented;
-  checked ??= { read: loadNativeRead(libsql, loaded()) };
+  checked ??= { read: loadNativeRead(libsql, loaded) };
   return checked.read ?? readAllDocumented;
 }
 
