@@ -45,7 +45,12 @@ export class Census {
   readonly #open = new Set<Slot>();
   /** A stack: the most recently returned connection is reused first, so cold ones age out. */
   readonly #idle: Slot[] = [];
-  readonly #counts: Record<Counted, number> = { opening: 0, validating: 0, leased: 0, returning: 0 };
+  // One field per counted state rather than a record keyed by state: a keyed
+  // update on every transition showed in profiles of acquire + release.
+  #opening = 0;
+  #validating = 0;
+  #leased = 0;
+  #returning = 0;
 
   /** Open connections, in every state but `closed`. */
   get size(): number {
@@ -57,11 +62,11 @@ export class Census {
   }
 
   get leased(): number {
-    return this.#counts.leased;
+    return this.#leased;
   }
 
   get validating(): number {
-    return this.#counts.validating;
+    return this.#validating;
   }
 
   /** The open connections, in the order they opened. */
@@ -88,10 +93,17 @@ export class Census {
   move(slot: Slot, from: SlotState | undefined, to: SlotState): void {
     if (from === undefined) this.#open.add(slot);
     else if (from === 'idle') this.#unstack(slot);
-    else if (from !== 'closed') this.#counts[from]--;
+    else if (from !== 'closed') this.#count(from, -1);
     if (to === 'closed') this.#open.delete(slot);
     else if (to === 'idle') this.#idle.push(slot);
-    else this.#counts[to]++;
+    else this.#count(to, 1);
+  }
+
+  #count(state: Counted, by: number): void {
+    if (state === 'leased') this.#leased += by;
+    else if (state === 'returning') this.#returning += by;
+    else if (state === 'validating') this.#validating += by;
+    else this.#opening += by;
   }
 
   #unstack(slot: Slot): void {
@@ -159,7 +171,9 @@ export class Slot implements LeaseHolder {
 
   /** A lease of this connection ended: the pool hears of it if it is the lease out now (not one revoked or reclaimed). */
   leaseEnded(lease: PooledConnection, how: LeaseEnd): void {
-    if (this.#state === 'leased' && this.holder === lease) this.#owner?.checkin(this, this.#uses, how);
+    const held = this.#lease;
+    const current = held === lease || (held instanceof WeakRef && held.deref() === lease);
+    if (this.#state === 'leased' && current) this.#owner?.checkin(this, this.#uses, how);
   }
 
   resource<T>(kind: ConnectionResource<T>): T {
