@@ -27,18 +27,30 @@ export function emitIsolated(
   event: string,
   payload: unknown,
   onError: (error: unknown) => void,
-  settle: (result: unknown) => void = (result) => isolateRejection(result, onError),
+  settle?: (result: unknown) => void,
 ): void {
   const raw = listenerTable(emitter)[event];
   if (raw === undefined) return;
-  const records = Array.isArray(raw) ? raw.slice() : [raw];
-  for (const record of records) {
-    if (record.once) emitter.removeListener(event, record.fn, record.context, true);
-    try {
-      settle(record.fn.call(record.context, payload));
-    } catch (error) {
-      onError(error);
-    }
+  // One listener, the common case, is called without copying the table into an array.
+  if (!Array.isArray(raw)) return callIsolated(emitter, event, raw, payload, onError, settle);
+  for (const record of raw.slice()) callIsolated(emitter, event, record, payload, onError, settle);
+}
+
+function callIsolated(
+  emitter: EventEmitter,
+  event: string,
+  record: ListenerRecord,
+  payload: unknown,
+  onError: (error: unknown) => void,
+  settle: ((result: unknown) => void) | undefined,
+): void {
+  if (record.once) emitter.removeListener(event, record.fn, record.context, true);
+  try {
+    const result = record.fn.call(record.context, payload);
+    if (settle === undefined) isolateRejection(result, onError);
+    else settle(result);
+  } catch (error) {
+    onError(error);
   }
 }
 
