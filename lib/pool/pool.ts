@@ -166,10 +166,10 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
       // Served at once: no wait to measure, so no second clock read.
       if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt, enqueuedAt));
     }
+    // Spelled out rather than spread from `#counts()`: V8 copies a spread and then adds fields on a slow path.
     const { size, validating } = this.#slots;
     const { maxWaiters, url } = this.config;
     const breakerOpen = this.#connector.refusing(enqueuedAt);
-    // Spelled out rather than spread from `#counts()`: V8 copies a spread and then adds fields on a slow path.
     const lastError = this.#connector.lastError;
     const turnedAway = refuseWaiter({ size, validating, waiting: this.#waiters.size, cap: this.#cap(), breakerOpen, maxWaiters, url, lastError });
     if (turnedAway !== undefined) return Promise.reject(this.#turnAway(turnedAway.counts, () => turnedAway.error));
@@ -361,8 +361,6 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     this.#pump();
   }
 
-  // ---- connection lifecycle ---------------------------------------------
-
   // ---- the lease --------------------------------------------------------
 
   /** A lease now, without waiting, if a connection is idle and nobody is ahead; else `undefined`. */
@@ -412,6 +410,8 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     this.#stats.totals.released++;
     if (this.#events.has('checkin')) this.#events.emit('checkin', slot.checkinEvent());
   }
+
+  // ---- connection lifecycle (opening is in opening.ts) ------------------
 
   /**
    * Retires a connection in drop order: (1) free its slot, (2) count it, (3)
