@@ -2,9 +2,9 @@ import { leaseConnection } from '../../lib/pool/pooled-connection';
 import { withPool } from '../support/helpers';
 
 /*
- * What checkin asks the driver. A lease that ran nothing cannot have opened a
- * transaction, so its connection is not asked; any lease that ran something
- * is, however it ran it.
+ * What checkin asks the driver. A lease that ran nothing that could open a
+ * transaction (only BEGIN and SAVEPOINT do) left none, so its connection is
+ * not asked; any other lease is, however it ran what it ran.
  */
 describe('the transaction check at checkin', () => {
   /** Watches `inTransaction` on the one connection of a `max: 1` pool, reached through a lease of its own. */
@@ -25,13 +25,57 @@ describe('the transaction check at checkin', () => {
     });
   });
 
-  test('a lease that ran a statement is checked for a transaction at checkin', async () => {
+  test('a lease that ran only statements that cannot open a transaction is not checked at checkin', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      await pool.execute('create table t(x)');
+      const spy = await watchConnection(pool);
+      const lease = await pool.acquire();
+      await lease.execute('insert into t values (1)');
+      await lease.execute({ sql: 'select x from t where x = ?', args: [1] });
+      lease.release();
+      await pool.execute('select count(*) from t');
+      expect(spy).not.toHaveBeenCalled();
+    });
+  });
+
+  test('a lease that ran BEGIN is checked for a transaction at checkin, even once it committed', async () => {
     await withPool({ max: 1 }, async (pool) => {
       const spy = await watchConnection(pool);
       const lease = await pool.acquire();
-      await lease.execute('select 1');
+      await lease.execute('BEGIN');
+      await lease.execute('COMMIT');
       lease.release();
       expect(spy).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  test('a lease that ran a script is checked for a transaction at checkin', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      const spy = await watchConnection(pool);
+      await pool.use((lease) => lease.executeMultiple('select 1'));
+      expect(spy).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  test('a transaction opened by a BEGIN behind a comment is rolled back at checkin', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      await pool.execute('create table t(x)');
+      const lease = await pool.acquire();
+      await lease.execute('/* by hand */ begin');
+      await lease.execute('insert into t values (1)');
+      lease.release();
+      expect((await pool.execute('select count(*) as n from t')).rows[0]!.n).toBe(0);
+    });
+  });
+
+  test('a transaction opened by a SAVEPOINT is rolled back at checkin', async () => {
+    await withPool({ max: 1 }, async (pool) => {
+      await pool.execute('create table t(x)');
+      const lease = await pool.acquire();
+      await lease.execute('savepoint a');
+      await lease.execute('insert into t values (1)');
+      lease.release();
+      expect((await pool.execute('select count(*) as n from t')).rows[0]!.n).toBe(0);
     });
   });
 

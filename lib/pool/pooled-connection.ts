@@ -10,6 +10,7 @@ import type { PreparedStatementCache } from '../statement-cache';
 import type { ConnectionResource } from './resources';
 import { queryChannel } from '../diagnostics';
 import { scriptChange, sessionChange, type SessionTracker } from '../session-change';
+import { mayOpenTransaction } from './opens-transaction';
 
 /** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
 export type BatchStatement = InStatement | [string, InArgs?];
@@ -36,15 +37,15 @@ export type ResultFor<S, M extends RowMode> = S extends { rowMode: infer R exten
  * How a lease ended, as the pool learns it; `changed`: it changed session
  * state that the pool restores at checkin. @internal
  */
-export type LeaseEnd = { destroy: false; changed?: true; unused?: true } | { destroy: true; error: unknown };
+export type LeaseEnd = { destroy: false; changed?: true; noTransaction?: true } | { destroy: true; error: unknown };
 
 const RELEASED: LeaseEnd = Object.freeze({ destroy: false });
 /**
- * A lease that ran nothing on its connection: it cannot have opened a
- * transaction (the connection is lent outside one), so checkin need not ask
- * the driver. @internal
+ * A lease that ran nothing that could open a transaction (see
+ * `mayOpenTransaction`): the connection is lent outside one, so it is still
+ * outside one, and checkin need not ask the driver. @internal
  */
-export const RELEASED_UNUSED: LeaseEnd = Object.freeze({ destroy: false, unused: true });
+export const RELEASED_NO_TRANSACTION: LeaseEnd = Object.freeze({ destroy: false, noTransaction: true });
 /** A lease that changed the session, or one that can no longer say (collected unreleased). @internal */
 export const SESSION_CHANGED: LeaseEnd = Object.freeze({ destroy: false, changed: true });
 
@@ -83,8 +84,8 @@ export class PooledConnection<M extends RowMode = 'client'> {
   #changing = false;
   /** Whether this lease changed the session (see SESSION_CHANGED). */
   #changed = false;
-  /** Whether anything ran on the connection through this lease (see RELEASED_UNUSED). */
-  #used = false;
+  /** Whether something that could open a transaction ran through this lease (see RELEASED_NO_TRANSACTION). */
+  #mayOpenTransaction = false;
   #revoked = false;
 
   /** @internal Leases come from `pool.acquire()`. */
@@ -121,9 +122,9 @@ export class PooledConnection<M extends RowMode = 'client'> {
   #execute(stmtOrSql: ExecuteStatement, args: InArgs | undefined): Promise<ResultSet> {
     const connection = this.#connection;
     if (connection === null) return Promise.reject(this.#releasedError());
-    this.#used = true;
     try {
       const { sql, args: bound, rowMode } = statementOf(stmtOrSql, args, this.#rowMode);
+      if (!this.#mayOpenTransaction) this.#mayOpenTransaction = mayOpenTransaction(sql);
       // Traced only while someone subscribes: the common path allocates nothing for it.
       if (queryChannel.hasSubscribers) {
         const context = { sql, connectionId: this.connectionId };
@@ -198,7 +199,8 @@ export class PooledConnection<M extends RowMode = 'client'> {
 
   async #batch(stmts: BatchStatement[], mode: TransactionMode): Promise<ResultSet[]> {
     const connection = this.#live();
-    this.#used = true;
+    // The driver may run a batch whole, without `#execute`: assume it could.
+    this.#mayOpenTransaction = true;
     if (!Array.isArray(stmts)) {
       throw new PoolError('INVALID_ARGUMENT', `Expected an array of statements, got ${describeValue(stmts)}`);
     }
@@ -295,7 +297,7 @@ export class PooledConnection<M extends RowMode = 'client'> {
   /** Runs `;`-separated SQL with no arguments, as `client.executeMultiple`. */
   async executeMultiple(sql: string): Promise<void> {
     const connection = this.#live();
-    this.#used = true;
+    this.#mayOpenTransaction = true;
     if (typeof sql !== 'string') {
       throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string, got ${describeValue(sql)}`);
     }
@@ -335,7 +337,7 @@ export class PooledConnection<M extends RowMode = 'client'> {
   release(): void {
     if (this.#connection === null) return;
     this.#connection = null;
-    this.#holder?.leaseEnded(this, this.#changed ? SESSION_CHANGED : this.#used ? RELEASED : RELEASED_UNUSED);
+    this.#holder?.leaseEnded(this, this.#changed ? SESSION_CHANGED : this.#mayOpenTransaction ? RELEASED : RELEASED_NO_TRANSACTION);
   }
 
   /** Closes the physical connection instead of returning it (`close` reason `destroyed`). */
@@ -353,7 +355,7 @@ export class PooledConnection<M extends RowMode = 'client'> {
   [leaseConnection](): DriverConnection {
     const connection = this.#live();
     // Whoever reaches the connection may run anything on it.
-    this.#used = true;
+    this.#mayOpenTransaction = true;
     return connection;
   }
 

@@ -33,8 +33,8 @@ export function resetAfterLease<S>(subject: S, connection: DriverConnection, how
 }
 
 function rollBack<S>(subject: S, connection: DriverConnection, how: LeaseEnd, hooks: ResetHooks<S>): void {
-  // A lease that ran nothing cannot have opened a transaction: the driver is not asked (for libsql, a native call).
-  if (how.destroy || how.unused === true || connection.brokenBy !== undefined || !connection.inTransaction()) {
+  // A lease that ran nothing that opens a transaction left none: the driver is not asked (for libsql, a native call).
+  if (how.destroy || how.noTransaction === true || connection.brokenBy !== undefined || !connection.inTransaction()) {
     return restore(subject, how, hooks);
   }
   // A connection must never reach the next caller inside this one's
