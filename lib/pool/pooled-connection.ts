@@ -123,6 +123,11 @@ export class PooledConnection<M extends RowMode = 'client'> {
     const connection = this.#connection;
     if (connection === null) return Promise.reject(this.#releasedError());
     try {
+      // The common call, SQL text and arguments with nobody tracing: no statement object is built.
+      if (typeof stmtOrSql === 'string' && !queryChannel.hasSubscribers) {
+        if (!this.#mayOpenTransaction) this.#mayOpenTransaction = mayOpenTransaction(stmtOrSql);
+        return this.#run(connection, stmtOrSql, args, this.#rowMode);
+      }
       const { sql, args: bound, rowMode } = statementOf(stmtOrSql, args, this.#rowMode);
       if (!this.#mayOpenTransaction) this.#mayOpenTransaction = mayOpenTransaction(sql);
       // Traced only while someone subscribes: the common path allocates nothing for it.
