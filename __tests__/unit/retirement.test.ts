@@ -179,7 +179,7 @@ describe('Maintenance: the idle connection to lend', () => {
     const [older, newer] = [new Slot(1, live(), slots), new Slot(2, live(), slots)];
     older.rest(0);
     newer.rest(1);
-    expect(maintenance(slots, []).takeIdle()).toBe(newer);
+    expect(maintenance(slots, []).takeIdle(0)).toBe(newer);
   });
 
   test('one that died while idle is retired on the way, never lent', () => {
@@ -189,14 +189,14 @@ describe('Maintenance: the idle connection to lend', () => {
     alive.rest(0);
     dead.rest(1);
     const retired: string[] = [];
-    expect(maintenance(slots, retired).takeIdle()).toBe(alive);
+    expect(maintenance(slots, retired).takeIdle(0)).toBe(alive);
     expect(retired).toEqual(['2 error']);
   });
 
   test('none when every idle one is dead', () => {
     const slots = new Census();
     new Slot(1, { brokenBy: new Error('gone') } as unknown as DriverConnection, slots).rest(0);
-    expect(maintenance(slots, []).takeIdle()).toBeUndefined();
+    expect(maintenance(slots, []).takeIdle(0)).toBeUndefined();
   });
 });
 

@@ -113,6 +113,41 @@ describe('Slot', () => {
     expect(slot.info()).toEqual({ connectionId: 7, createdAt: expect.any(Number), uses: 0 });
   });
 
+  test('only the lease out now tells the owner it ended, with its checkout number', () => {
+    const ended: Array<[number, number]> = [];
+    const owner = { checkin: (slot: Slot, checkout: number) => void ended.push([slot.id, checkout]), resource: () => undefined as never };
+    const slot = new Slot(4, connection, new Census(), owner);
+    const [earlier, current] = [{} as PooledConnection, {} as PooledConnection];
+    slot.rest(0);
+    slot.takeBack(slot.lend(earlier, false, 0), 1);
+    slot.rest(1);
+    slot.lend(current, false, 2);
+    slot.leaseEnded(earlier, { destroy: false });
+    expect(ended).toEqual([]);
+    slot.leaseEnded(current, { destroy: false });
+    expect(ended).toEqual([[4, 2]]);
+  });
+
+  test('a lease held weakly is recognised as the lease out', () => {
+    const ended: number[] = [];
+    const owner = { checkin: (_slot: Slot, checkout: number) => void ended.push(checkout), resource: () => undefined as never };
+    const slot = new Slot(5, connection, new Census(), owner);
+    const held = {} as PooledConnection;
+    slot.rest(0);
+    slot.lend(held, true, 0);
+    slot.leaseEnded(held, { destroy: false });
+    expect(ended).toEqual([1]);
+  });
+
+  test('the checkout and checkin payloads are the public view with the wait or the hold', () => {
+    const slot = new Slot(8, connection, new Census());
+    slot.rest(0);
+    slot.lend(lease, false, 10);
+    expect(slot.checkoutEvent(3)).toEqual({ ...slot.info(), waitedMs: 3 });
+    slot.takeBack(1, 15);
+    expect(slot.checkinEvent()).toEqual({ ...slot.info(), heldMs: 5 });
+  });
+
   test('connection ids only grow', () => {
     const first = newConnectionId();
     expect(newConnectionId()).toBeGreaterThan(first);

@@ -27,21 +27,36 @@ export function emitIsolated(
   event: string,
   payload: unknown,
   onError: (error: unknown) => void,
-  settle: (result: unknown) => void = (result) => isolateRejection(result, onError),
+  settle?: (result: unknown) => void,
 ): void {
-  const table = (emitter as unknown as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })
-    ._events;
-  const raw = table[event];
+  const raw = listenerTable(emitter)[event];
   if (raw === undefined) return;
-  const records = Array.isArray(raw) ? raw.slice() : [raw];
-  for (const record of records) {
-    if (record.once) emitter.removeListener(event, record.fn, record.context, true);
-    try {
-      settle(record.fn.call(record.context, payload));
-    } catch (error) {
-      onError(error);
-    }
+  // One listener, the common case, is called without copying the table into an array.
+  if (!Array.isArray(raw)) return callIsolated(emitter, event, raw, payload, onError, settle);
+  for (const record of raw.slice()) callIsolated(emitter, event, record, payload, onError, settle);
+}
+
+function callIsolated(
+  emitter: EventEmitter,
+  event: string,
+  record: ListenerRecord,
+  payload: unknown,
+  onError: (error: unknown) => void,
+  settle: ((result: unknown) => void) | undefined,
+): void {
+  if (record.once) emitter.removeListener(event, record.fn, record.context, true);
+  try {
+    const result = record.fn.call(record.context, payload);
+    if (settle === undefined) isolateRejection(result, onError);
+    else settle(result);
+  } catch (error) {
+    onError(error);
   }
+}
+
+/** eventemitter3's listener table: an event with no listener has no entry (removing the last one deletes it). */
+function listenerTable(emitter: object): Record<string, ListenerRecord | ListenerRecord[] | undefined> {
+  return (emitter as { _events: Record<string, ListenerRecord | ListenerRecord[] | undefined> })._events;
 }
 
 /**
@@ -92,7 +107,8 @@ export class PoolEmitter {
 
   /** Whether anyone listens for `event` (a listener or a channel subscriber): payloads are built only then. */
   has(event: keyof PoolEvents): boolean {
-    return this.#target.listenerCount(event) > 0 || poolEventChannels[event]?.hasSubscribers === true;
+    // The listener table as `emitIsolated` reads it: cheaper than `listenerCount`, asked twice per lease.
+    return listenerTable(this.#target)[event] !== undefined || poolEventChannels[event]?.hasSubscribers === true;
   }
 
   emit<E extends keyof PoolEvents>(event: E, payload: PoolEvents[E][0]): void {

@@ -175,11 +175,10 @@ export class Maintenance {
    * The most recently returned idle connection that is still usable, left on
    * top of the idle stack for the caller to lend at once. One that died while
    * idle (a remote socket closed, say) is retired on the way, so no caller is
-   * handed a dead connection; one idle long is pinged first.
+   * handed a dead connection; one idle long (at `now`) is pinged first.
    */
-  takeIdle(): Slot | undefined {
+  takeIdle(now: number): Slot | undefined {
     const validateAfter = this.#o.validateAfterIdleMs;
-    const now = Number.isFinite(validateAfter) ? performance.now() : 0;
     for (let slot; (slot = this.#o.slots.lastIdle()); ) {
       if (slot.connection.brokenBy !== undefined) this.#o.retire(slot, 'error', slot.connection.brokenBy);
       else if (needsPing(slot, validateAfter, now)) this.#validate(slot);

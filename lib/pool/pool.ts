@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { InArgs, TransactionMode } from '@libsql/client';
 import { transactionModeToBegin } from '@libsql/core/util';
 import { resolveConfig, type PoolConfig, type ResolvedConfig } from '../config';
-import { acquireAborted, acquireTimedOut, connectFailed, poolClosed } from '../errors';
+import { acquireAborted, acquireTimedOut, poolClosed } from '../errors';
 import type { CloseReason, ConnectionCleanupCallback, PoolEvents } from '../events';
 import { createDriver } from '../drivers/create-driver';
 import type { Driver, DriverStatement, Replicated } from '../drivers/driver';
@@ -12,19 +12,21 @@ import { PoolStatsRecorder, type PoolStats } from '../stats';
 import { timerDelay } from '../time';
 import { refuseRequest, refuseWaiter, type AcquireOptions, type Refusal } from './admission';
 import { Closing, type CloseOptions } from './closing';
-import { Connector, type Opened } from './connector';
+import { Connector } from './connector';
+import { Opening } from './opening';
 import { PoolEmitter } from './emitter';
 import { LeakDetector } from './leak-detector';
 import { Maintenance, closeAtCheckin } from './maintenance';
-import { PooledConnection, SESSION_CHANGED, inTransaction, leaseConnection, revokeLease, warmStatements } from './pooled-connection';
+import { inTransaction, releasedAfter } from './lease-work';
+import { PooledConnection, SESSION_CHANGED, leaseConnection, revokeLease } from './pooled-connection';
 import type { BatchStatement, ExecuteStatement, LeaseEnd, ResultFor, ResultIn, RowMode } from './pooled-connection';
 import { SyncQueue, syncReplica } from './replica-sync';
-import { resetAfterLease } from './reset';
+import { resetAfterLease, type ResetHooks } from './reset';
 import type { ConnectionResource, ResourceOptions } from './resources';
 import { SessionKeeper } from './session';
-import { connectStillWanted, connectsToStart, poolLimit, targetSize } from './sizing';
-import type { BackpressureLimit, ConnectPurpose, PoolCounts } from './sizing';
-import { Census, Slot } from './slot';
+import { poolLimit, targetSize } from './sizing';
+import type { BackpressureLimit, PoolCounts } from './sizing';
+import { Census, Slot, type SlotOwner } from './slot';
 import { WaiterQueue } from './waiters';
 
 /**
@@ -48,6 +50,8 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
   readonly #slots = new Census();
   readonly #waiters = new WaiterQueue<PooledConnection<M>>();
   readonly #connector: Connector;
+  /** Opens connections, as the scheduler decides, and adds them to the pool. */
+  readonly #opening: Opening;
   readonly #maintenance: Maintenance;
   /** The effective maximum: lowered by back-pressure in an adaptive pool, fixed otherwise. */
   readonly #limit: BackpressureLimit;
@@ -58,6 +62,19 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
   #pumping = false;
   #pumpAgain = false;
   readonly #syncs = new SyncQueue();
+  /** What every slot's leases call back, and what every checkin's reset asks: one of each per pool. */
+  readonly #owner: SlotOwner = {
+    checkin: (slot, checkout, how) => this.#checkin(slot, checkout, how),
+    resource: (slot, kind) => this.#events.resources.value(kind, slot.info()),
+  };
+  readonly #reset: ResetHooks<Slot> = {
+    returning: (slot) => slot.state === 'returning',
+    restore: (slot, after) =>
+      this.#sessions.wantsCheckin(after) && !this.#closing.started && slot.connection.brokenBy === undefined
+        ? this.#sessions.checkin(slot.id, slot.connection, slot.checkinEvent())
+        : undefined,
+    done: (slot, after, failure) => this.#afterCheckin(slot, after, failure),
+  };
 
   /**
    * @param driver Opens the physical connections. Defaults to the driver for
@@ -91,6 +108,21 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
         this.#pump();
       },
     });
+    this.#opening = new Opening({
+      config: c,
+      connector: this.#connector,
+      slots: this.#slots,
+      maintenance: this.#maintenance,
+      events: this.#events,
+      stats: this.#stats,
+      cache: this.#cache,
+      owner: this.#owner,
+      closing: this.#closing,
+      waiters: this.#waiters,
+      counts: () => this.#counts(),
+      retire: (slot, reason) => this.#retire(slot, reason),
+      pump: () => this.#pump(),
+    });
     this.#leaks = LeakDetector.over(c.leakDetectionMs, (token, report) =>
       this.#events.emit('leak', { ...(token as Slot).info(), ...report }),
     );
@@ -109,7 +141,7 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     if (this.#closing.started) throw poolClosed();
     const wanted = Math.min(Math.max(this.config.min, 1), this.config.max);
     const opening: Promise<void>[] = [];
-    for (let n = this.#slots.size + this.#connector.creating; n < wanted; n++) opening.push(this.#create('warmUp'));
+    for (let n = this.#slots.size + this.#connector.creating; n < wanted; n++) opening.push(this.#opening.open('warmUp'));
     const results = await Promise.allSettled(opening);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -119,21 +151,27 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
    * Borrows a connection: an idle one at once, else a new one if below `max`,
    * else the first to come back. Waiters are served in arrival order.
    */
-  acquire(options: AcquireOptions = {}): Promise<PooledConnection<M>> {
-    const { signal } = options;
-    const requested = options.timeoutMs ?? this.config.acquireTimeoutMs;
-    const refused = refuseRequest({ closed: this.#closing.started, signal, timeoutMs: requested });
-    if (refused !== undefined) return Promise.reject(this.#turnAway(refused.counts, () => refused.error));
+  acquire(options?: AcquireOptions): Promise<PooledConnection<M>> {
+    const signal = options?.signal;
+    const requested = options?.timeoutMs ?? this.config.acquireTimeoutMs;
+    // Without options only a closed pool refuses: the configured timeout was checked with the config.
+    if (options !== undefined || this.#closing.started) {
+      const refused = refuseRequest({ closed: this.#closing.started, signal, timeoutMs: requested });
+      if (refused !== undefined) return Promise.reject(this.#turnAway(refused.counts, () => refused.error));
+    }
     const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
     if (this.#waiters.size === 0) {
-      const slot = this.#maintenance.takeIdle();
+      const slot = this.#maintenance.takeIdle(enqueuedAt);
       // Served at once: no wait to measure, so no second clock read.
       if (slot !== undefined) return Promise.resolve(this.#checkout(slot, enqueuedAt, enqueuedAt));
     }
-    const connector = this.#connector;
-    const line = { ...this.#counts(), breakerOpen: connector.refusing(enqueuedAt), lastError: connector.lastError };
-    const turnedAway = refuseWaiter({ ...line, maxWaiters: this.config.maxWaiters, url: this.config.url });
+    // Spelled out rather than spread from `#counts()`: V8 copies a spread and then adds fields on a slow path.
+    const { size, validating } = this.#slots;
+    const { maxWaiters, url } = this.config;
+    const breakerOpen = this.#connector.refusing(enqueuedAt);
+    const lastError = this.#connector.lastError;
+    const turnedAway = refuseWaiter({ size, validating, waiting: this.#waiters.size, cap: this.#cap(), breakerOpen, maxWaiters, url, lastError });
     if (turnedAway !== undefined) return Promise.reject(this.#turnAway(turnedAway.counts, () => turnedAway.error));
     const waiting = this.#waiters.wait({
       enqueuedAt,
@@ -157,13 +195,17 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
   }
 
   /** `client.execute` on a pooled connection. */
-  async execute<S extends ExecuteStatement>(stmtOrSql: S, args?: InArgs): Promise<ResultFor<S, M>> {
-    return this.use((lease) => lease.execute(stmtOrSql, args));
+  execute<S extends ExecuteStatement>(stmtOrSql: S, args?: InArgs): Promise<ResultFor<S, M>> {
+    const lease = this.#leaseNow();
+    if (lease === undefined) return this.use((later) => later.execute(stmtOrSql, args));
+    return releasedAfter(lease, lease.execute(stmtOrSql, args));
   }
 
   /** `client.batch` on a pooled connection: all statements or none. */
-  async batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<Array<ResultIn<M>>> {
-    return this.use((lease) => lease.batch(stmts, mode));
+  batch(stmts: BatchStatement[], mode: TransactionMode = 'deferred'): Promise<Array<ResultIn<M>>> {
+    const lease = this.#leaseNow();
+    if (lease === undefined) return this.use((later) => later.batch(stmts, mode));
+    return releasedAfter(lease, lease.batch(stmts, mode));
   }
 
   /**
@@ -262,11 +304,11 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
   }
 
   #schedule(): void {
-    while (this.#waiters.size > 0) {
-      const slot = this.#maintenance.takeIdle();
-      if (slot === undefined) break;
+    for (let now = 0, slot; this.#waiters.size > 0; ) {
+      if (now === 0) now = performance.now();
+      if ((slot = this.#maintenance.takeIdle(now)) === undefined) break;
       const waiter = this.#waiters.take()!;
-      waiter.resolve(this.#checkout(slot, waiter.enqueuedAt, performance.now()));
+      waiter.resolve(this.#checkout(slot, waiter.enqueuedAt, now));
     }
     const creating = this.#connector.creating;
     if (this.#closing.started) {
@@ -287,25 +329,20 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     // After a failed connect, wait out the backoff rather than spin; the retry
     // timer pumps when it is over.
     if (!this.#connector.mayConnect(now)) return this.#connector.armRetry();
-    // A replacement keeps the expired connection serving until it is open (make before break).
-    this.#maintenance.settleExpired(() => this.#counts(), (slot, step) => {
-      if (step === 'retire') this.#retire(slot, 'lifetime');
-      else this.#create('replace', slot).catch(() => undefined);
-    });
-    for (const purpose of connectsToStart(this.#counts())) {
-      // Half open, the breaker admits one probe at a time.
-      if (!this.#connector.mayConnect(now)) break;
-      this.#create(purpose).catch(() => undefined);
-    }
+    this.#opening.startConnects(now);
   }
 
-  /** What the sizing rules read of the pool now. The clock is read only while the maximum is lowered. */
+  /** What the sizing rules read of the pool now. */
   #counts(): PoolCounts {
     const { size, leased, validating } = this.#slots;
     const { creating, connecting } = this.#connector;
+    return { size, leased, validating, creating, connecting, waiting: this.#waiters.size, min: this.config.min, cap: this.#cap() };
+  }
+
+  /** The effective maximum now. The clock is read only while it is lowered. */
+  #cap(): number {
     const limit = this.#limit;
-    const cap = limit.lowered ? limit.at(performance.now()) : limit.max;
-    return { size, leased, validating, creating, connecting, waiting: this.#waiters.size, min: this.config.min, cap };
+    return limit.lowered ? limit.at(performance.now()) : limit.max;
   }
 
   /** Counts a turned-away caller towards its stats total, if any, before its error is made: a timeout's stats include it. */
@@ -324,79 +361,35 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     this.#pump();
   }
 
-  // ---- connection lifecycle ---------------------------------------------
-
-  /** Opens a connection for `purpose`; `replacing` is the expired one it stands in for. */
-  #create(purpose: ConnectPurpose, replacing?: Slot): Promise<void> {
-    return this.#connector.open(
-      () => !this.#closing.started && connectStillWanted({ purpose, ...this.#counts() }),
-      (opened) => this.#opened(opened, replacing),
-      (error) => {
-        if (replacing !== undefined) replacing.expiry = 'expired';
-        this.#stats.totals.createErrors++;
-        this.#events.emit('connectError', this.#connector.failed(error));
-        // With nothing open and nothing opening, no waiter can be served: fail
-        // them now with the cause rather than let each one time out.
-        if (this.#slots.size === 0 && this.#connector.creating === 0) {
-          this.#waiters.rejectAll(() => connectFailed(this.config.url, error));
-        }
-        this.#pump();
-        throw connectFailed(this.config.url, error);
-      },
-    );
-  }
-
-  /** A connect ended: the connection joins the pool (and stands in for `replacing`), or was not needed after all. */
-  #opened(opened: Opened | undefined, replacing: Slot | undefined): void {
-    if (opened === undefined) {
-      // Not started: nobody needs it any more.
-      if (replacing !== undefined) replacing.expiry = 'expired';
-      return this.#pump();
-    }
-    const now = performance.now();
-    const slot = new Slot(opened.id, opened.connection, this.#slots);
-    const size = this.#slots.size;
-    this.#stats.totals.created++;
-    if (this.#cache !== false) warmStatements(this.#cache, slot.id, slot.connection, this.config.warmStatements);
-    this.#maintenance.born(slot);
-    // Idle before `create` is emitted, so a listener sees it counted as idle
-    // and can be served by it.
-    if (!this.#closing.started) this.#maintenance.rest(slot, now);
-    this.#events.opened(slot.info(), { from: size - 1, to: size, reason: 'open' });
-    if (this.#closing.started) this.#retire(slot, 'poolClosed');
-    if (replacing !== undefined && this.#maintenance.replaced(replacing)) this.#retire(replacing, 'lifetime');
-    this.#pump();
-  }
-
   // ---- the lease --------------------------------------------------------
 
+  /** A lease now, without waiting, if a connection is idle and nobody is ahead; else `undefined`. */
+  #leaseNow(): PooledConnection<M> | undefined {
+    if (this.#waiters.size > 0 || this.#closing.started) return undefined;
+    const now = performance.now();
+    const slot = this.#maintenance.takeIdle(now);
+    return slot === undefined ? undefined : this.#checkout(slot, now, now);
+  }
+
   #checkout(slot: Slot, enqueuedAt: number, now: number): PooledConnection<M> {
-    let checkout = 0;
-    const end = (how: LeaseEnd) => this.#checkin(slot, checkout, how);
-    const resource = <T>(kind: ConnectionResource<T>): T => this.#events.resources.value(kind, slot.info());
-    const lease = new PooledConnection<M>(slot.id, slot.connection, this.#cache, end, this.#sessions, resource, this.config.rowMode);
+    const lease = new PooledConnection<M>(slot.id, slot.connection, this.#cache, this.#sessions, this.config.rowMode, slot);
     // Held weakly when leaks are watched, so a lease dropped without release can be collected and reported.
-    checkout = slot.lend(lease, this.#leaks !== undefined, now);
+    const checkout = slot.lend(lease, this.#leaks !== undefined, now);
     // Collected unreleased: whether it changed the session is unknown, so check.
-    slot.leakHandle = this.#leaks?.watch(lease, slot, () => this.#checkin(slot, checkout, SESSION_CHANGED));
+    if (this.#leaks !== undefined) slot.leakHandle = this.#leaks.watch(lease, slot, () => this.#checkin(slot, checkout, SESSION_CHANGED));
     const waitedMs = now - enqueuedAt;
     this.#stats.recordCheckout(waitedMs);
-    if (this.#events.has('checkout')) this.#events.emit('checkout', { ...slot.info(), waitedMs });
+    if (this.#events.has('checkout')) this.#events.emit('checkout', slot.checkoutEvent(waitedMs));
     return lease;
   }
 
   #checkin(slot: Slot, checkout: number, how: LeaseEnd): void {
     if (!slot.takeBack(checkout, performance.now())) return;
-    if (slot.leakHandle !== undefined) this.#leaks!.end(slot.leakHandle, slot);
-    slot.leakHandle = undefined;
-    resetAfterLease(slot.connection, how, {
-      returning: () => slot.state === 'returning',
-      restore: (after) =>
-        this.#sessions.wantsCheckin(after) && !this.#closing.started && slot.connection.brokenBy === undefined
-          ? this.#sessions.checkin(slot.id, slot.connection, { ...slot.info(), heldMs: slot.heldMs })
-          : undefined,
-      done: (after, failure) => this.#afterCheckin(slot, after, failure),
-    });
+    if (slot.leakHandle !== undefined) {
+      this.#leaks!.end(slot.leakHandle, slot);
+      slot.leakHandle = undefined;
+    }
+    resetAfterLease(slot, slot.connection, how, this.#reset);
   }
 
   /** The lease is back: counted, announced, then the connection goes idle or is retired. */
@@ -404,7 +397,7 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     if (slot.state === 'closed') return; // force-closed by pool.close() while returning
     this.#endLease(slot);
     const closing = this.#closing.started;
-    const close = closeAtCheckin(slot, { ...this.#counts(), how, failure, closing, maxUses: this.config.maxUses });
+    const close = closeAtCheckin(slot, { how, failure, closing, maxUses: this.config.maxUses, size: this.#slots.size, cap: this.#cap() });
     // It came back at leasedAt + heldMs: no need to read the clock again.
     if (close === undefined) this.#maintenance.rest(slot, slot.leasedAt + slot.heldMs);
     else this.#retire(slot, close.reason, close.error);
@@ -415,8 +408,10 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
   #endLease(slot: Slot): void {
     if (!slot.endLease()) return;
     this.#stats.totals.released++;
-    if (this.#events.has('checkin')) this.#events.emit('checkin', { ...slot.info(), heldMs: slot.heldMs });
+    if (this.#events.has('checkin')) this.#events.emit('checkin', slot.checkinEvent());
   }
+
+  // ---- connection lifecycle (opening is in opening.ts) ------------------
 
   /**
    * Retires a connection in drop order: (1) free its slot, (2) count it, (3)
@@ -446,4 +441,3 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     this.#pump();
   }
 }
-

@@ -10,6 +10,7 @@ import type { PreparedStatementCache } from '../statement-cache';
 import type { ConnectionResource } from './resources';
 import { queryChannel } from '../diagnostics';
 import { scriptChange, sessionChange, type SessionTracker } from '../session-change';
+import { mayOpenTransaction } from './opens-transaction';
 
 /** A statement for `batch`: as for `@libsql/client`, `{ sql, args }`, a string, or `[sql, args]`. */
 export type BatchStatement = InStatement | [string, InArgs?];
@@ -36,11 +37,28 @@ export type ResultFor<S, M extends RowMode> = S extends { rowMode: infer R exten
  * How a lease ended, as the pool learns it; `changed`: it changed session
  * state that the pool restores at checkin. @internal
  */
-export type LeaseEnd = { destroy: false; changed?: true } | { destroy: true; error: unknown };
+export type LeaseEnd = { destroy: false; changed?: true; noTransaction?: true } | { destroy: true; error: unknown };
 
 const RELEASED: LeaseEnd = Object.freeze({ destroy: false });
+/**
+ * A lease that ran nothing that could open a transaction (see
+ * `mayOpenTransaction`): the connection is lent outside one, so it is still
+ * outside one, and checkin need not ask the driver. @internal
+ */
+export const RELEASED_NO_TRANSACTION: LeaseEnd = Object.freeze({ destroy: false, noTransaction: true });
 /** A lease that changed the session, or one that can no longer say (collected unreleased). @internal */
 export const SESSION_CHANGED: LeaseEnd = Object.freeze({ destroy: false, changed: true });
+
+/**
+ * What lent a lease: told when it ends, and asked for the connection's
+ * resources. A slot of the pool; a lease with none (a setup or checkin hook's)
+ * ends with nobody to tell. @internal
+ */
+export interface LeaseHolder {
+  /** `lease` ended as `how`; one that is no longer the lease out is ignored. */
+  leaseEnded(lease: PooledConnection<RowMode>, how: LeaseEnd): void;
+  resource<T>(kind: ConnectionResource<T>): T;
+}
 
 /** Lets the pool end a lease it had to close under its holder. @internal */
 export const revokeLease = Symbol('revokeLease');
@@ -58,15 +76,16 @@ export class PooledConnection<M extends RowMode = 'client'> {
   readonly connectionId: ConnectionId;
   #connection: DriverConnection | null;
   readonly #cache: PreparedStatementCache<DriverStatement> | false;
-  readonly #end: (how: LeaseEnd) => void;
+  readonly #holder: LeaseHolder | undefined;
   readonly #sessions: SessionTracker | undefined;
-  readonly #resource: (<T>(kind: ConnectionResource<T>) => T) | undefined;
   /** The pool's `rowMode`: that of every call that does not choose its own. */
   readonly #rowMode: RowMode;
   /** Set by `#prepare` when the statement it just prepared changes the session; `#run` consumes it. */
   #changing = false;
   /** Whether this lease changed the session (see SESSION_CHANGED). */
   #changed = false;
+  /** Whether something that could open a transaction ran through this lease (see RELEASED_NO_TRANSACTION). */
+  #mayOpenTransaction = false;
   #revoked = false;
 
   /** @internal Leases come from `pool.acquire()`. */
@@ -74,18 +93,16 @@ export class PooledConnection<M extends RowMode = 'client'> {
     connectionId: ConnectionId,
     connection: DriverConnection,
     cache: PreparedStatementCache<DriverStatement> | false,
-    end: (how: LeaseEnd) => void,
     sessions?: SessionTracker,
-    resource?: <T>(kind: ConnectionResource<T>) => T,
     rowMode: RowMode = 'client',
+    holder?: LeaseHolder,
   ) {
     this.connectionId = connectionId;
     this.#connection = connection;
     this.#cache = cache;
-    this.#end = end;
     this.#sessions = sessions;
-    this.#resource = resource;
     this.#rowMode = rowMode;
+    this.#holder = holder;
   }
 
   /** Whether the lease has been released, destroyed or revoked by `pool.close()`. */
@@ -106,7 +123,13 @@ export class PooledConnection<M extends RowMode = 'client'> {
     const connection = this.#connection;
     if (connection === null) return Promise.reject(this.#releasedError());
     try {
+      // The common call, SQL text and arguments with nobody tracing: no statement object is built.
+      if (typeof stmtOrSql === 'string' && !queryChannel.hasSubscribers) {
+        if (!this.#mayOpenTransaction) this.#mayOpenTransaction = mayOpenTransaction(stmtOrSql);
+        return this.#run(connection, stmtOrSql, args, this.#rowMode);
+      }
       const { sql, args: bound, rowMode } = statementOf(stmtOrSql, args, this.#rowMode);
+      if (!this.#mayOpenTransaction) this.#mayOpenTransaction = mayOpenTransaction(sql);
       // Traced only while someone subscribes: the common path allocates nothing for it.
       if (queryChannel.hasSubscribers) {
         const context = { sql, connectionId: this.connectionId };
@@ -181,6 +204,8 @@ export class PooledConnection<M extends RowMode = 'client'> {
 
   async #batch(stmts: BatchStatement[], mode: TransactionMode): Promise<ResultSet[]> {
     const connection = this.#live();
+    // The driver may run a batch whole, without `#execute`: assume it could.
+    this.#mayOpenTransaction = true;
     if (!Array.isArray(stmts)) {
       throw new PoolError('INVALID_ARGUMENT', `Expected an array of statements, got ${describeValue(stmts)}`);
     }
@@ -277,6 +302,7 @@ export class PooledConnection<M extends RowMode = 'client'> {
   /** Runs `;`-separated SQL with no arguments, as `client.executeMultiple`. */
   async executeMultiple(sql: string): Promise<void> {
     const connection = this.#live();
+    this.#mayOpenTransaction = true;
     if (typeof sql !== 'string') {
       throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string, got ${describeValue(sql)}`);
     }
@@ -298,10 +324,10 @@ export class PooledConnection<M extends RowMode = 'client'> {
    */
   resource<T>(kind: ConnectionResource<T>): T {
     this.#live();
-    if (this.#resource === undefined) {
+    if (this.#holder === undefined) {
       throw new PoolError('INVALID_ARGUMENT', `Connection ${this.connectionId} belongs to no pool that keeps resources`);
     }
-    return this.#resource(kind);
+    return this.#holder.resource(kind);
   }
 
   /** Whether a transaction is open on this connection. */
@@ -316,14 +342,14 @@ export class PooledConnection<M extends RowMode = 'client'> {
   release(): void {
     if (this.#connection === null) return;
     this.#connection = null;
-    this.#end(this.#changed ? SESSION_CHANGED : RELEASED);
+    this.#holder?.leaseEnded(this, this.#changed ? SESSION_CHANGED : this.#mayOpenTransaction ? RELEASED : RELEASED_NO_TRANSACTION);
   }
 
   /** Closes the physical connection instead of returning it (`close` reason `destroyed`). */
   destroy(error?: unknown): void {
     if (this.#connection === null) return;
     this.#connection = null;
-    this.#end({ destroy: true, error });
+    this.#holder?.leaseEnded(this, { destroy: true, error });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -332,7 +358,10 @@ export class PooledConnection<M extends RowMode = 'client'> {
 
   /** @internal */
   [leaseConnection](): DriverConnection {
-    return this.#live();
+    const connection = this.#live();
+    // Whoever reaches the connection may run anything on it.
+    this.#mayOpenTransaction = true;
+    return connection;
   }
 
   /** @internal The pool closed this connection under the holder. */
@@ -397,49 +426,4 @@ function statementOf(
     return { sql: stmtOrSql.sql, args: stmtOrSql.args, rowMode: own };
   }
   throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string or { sql, args }, got ${describeValue(stmtOrSql)}`);
-}
-
-/**
- * Runs `fn` inside a transaction on `lease`, opened with `begin` (`BEGIN
- * IMMEDIATE`, …): commits when it resolves, rolls back when it throws.
- */
-export async function inTransaction<T, M extends RowMode>(
-  lease: PooledConnection<M>,
-  fn: (tx: PooledConnection<M>) => Promise<T> | T,
-  begin: string,
-): Promise<T> {
-  await lease.execute(begin);
-  let result: T;
-  try {
-    result = await fn(lease);
-  } catch (error) {
-    // A failed ROLLBACK must not hide why we rolled back; checkin retries it
-    // and closes the connection if it still cannot.
-    if (!lease.released && lease.inTransaction()) await lease.execute('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-  if (lease.inTransaction()) await lease.execute('COMMIT');
-  return result;
-}
-
-/**
- * Prepares the `count` statements most used in `cache` on a new connection,
- * so it starts warm. One that changes the session is skipped: it must stay
- * uncached (see `PooledConnection`).
- */
-export function warmStatements(
-  cache: PreparedStatementCache<DriverStatement>,
-  connectionId: ConnectionId,
-  connection: DriverConnection,
-  count: number,
-): void {
-  if (count === 0) return;
-  for (const sql of cache.hotStatements(count)) {
-    if (sessionChange(sql) !== undefined) continue;
-    try {
-      cache.getOrPrepare(connectionId, sql, () => connection.prepare(sql));
-    } catch {
-      // It may no longer prepare (a dropped table); the first real use will say why.
-    }
-  }
 }

@@ -100,7 +100,7 @@ export class SessionKeeper implements SessionTracker {
     if (hook === undefined) return;
     // Its changes are the state to keep, so none is recorded; a statement that
     // changes the session is still kept out of the cache (see PooledConnection).
-    const setup = new PooledConnection(connectionId, connection, this.#cache, ignore, SETUP);
+    const setup = new PooledConnection(connectionId, connection, this.#cache, SETUP);
     try {
       await hook(setup);
       // A transaction the setup left open would be the first caller's.
@@ -153,7 +153,7 @@ export class SessionKeeper implements SessionTracker {
       if (hook !== undefined) {
         // Before the restore: the hook sees what the caller left, and what it
         // changes itself is undone with the rest.
-        const check = new PooledConnection(connectionId, connection, this.#cache, ignore, this);
+        const check = new PooledConnection(connectionId, connection, this.#cache, this);
         let keep: boolean;
         try {
           keep = await hook(check, info);
