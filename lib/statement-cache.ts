@@ -96,9 +96,9 @@ export class PreparedStatementCache<S = unknown> {
    * since a text repeated on one connection is likely to be repeated on the
    * others. Two generations rather than one map in sighting order, so a
    * first sighting costs one insert and no delete: the older generation is
-   * dropped whole when this one is full. A text is still forgotten only once
-   * `#sightingsLimit` other texts have missed after it (at most twice that
-   * many are held).
+   * dropped whole when this one is full. A text is still remembered until
+   * more than `#sightingsLimit` other texts have missed after it; at most
+   * twice that many texts are held.
    */
   #sightings = new Map<string, number>();
   #sightingsBefore = new Map<string, number>();
