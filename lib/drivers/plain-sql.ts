@@ -15,7 +15,7 @@ import { NO_PARAMS, type SqlDescription } from './sql-description';
  * token is an ASCII word, whitespace, `?` with its digits, or a single
  * punctuation character.
  */
-const NOT_PLAIN = /['"`[$:@#;]|--|\/\*|[^\x00-\x7f]/;
+const NOT_PLAIN = /['"`[$:@#;\u0080-\uffff]|--|\/\*/;
 
 const VERBS = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'VALUES']);
 
