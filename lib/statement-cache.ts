@@ -103,6 +103,13 @@ export class PreparedStatementCache<S = unknown> {
   #sightings = new Map<string, number>();
   #sightingsBefore = new Map<string, number>();
   readonly #sightingsLimit: number;
+  /**
+   * The text `mayKeep` last looked up, and its last sighting then: the
+   * `offer` that follows reuses it rather than search both generations again.
+   * Only a sighting (`#admits`) changes what it holds, and each one clears it.
+   */
+  #peekedSql: string | undefined;
+  #peekedLastSeen: number | undefined;
 
   constructor(options: number | StatementCacheOptions<S> = {}) {
     const opts = typeof options === 'number' ? { maxSize: options } : options;
@@ -161,7 +168,11 @@ export class PreparedStatementCache<S = unknown> {
    */
   mayKeep(connectionId: ConnectionId, sql: string): boolean {
     if (this.maxSize === 0 || this.maxPerConnection === 0) return false;
-    return this.admission === 'always' || this.#seenSoonerThanVictim(connectionId, this.#lastSighting(sql));
+    if (this.admission === 'always') return true;
+    const lastSeen = this.#lastSighting(sql);
+    this.#peekedSql = sql;
+    this.#peekedLastSeen = lastSeen;
+    return this.#seenSoonerThanVictim(connectionId, lastSeen);
   }
 
   /**
@@ -301,7 +312,8 @@ export class PreparedStatementCache<S = unknown> {
   #admits(connectionId: ConnectionId, sql: string): boolean {
     if (this.maxSize === 0 || this.maxPerConnection === 0) return false;
     if (this.admission === 'always') return true;
-    const lastSeen = this.#lastSighting(sql);
+    const lastSeen = this.#peekedSql === sql ? this.#peekedLastSeen : this.#lastSighting(sql);
+    this.#peekedSql = undefined;
     if (this.#sightings.size >= this.#sightingsLimit) {
       this.#sightingsBefore = this.#sightings;
       this.#sightings = new Map();

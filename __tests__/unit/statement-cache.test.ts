@@ -600,6 +600,42 @@ describe('PreparedStatementCache properties', () => {
 });
 
 describe('PreparedStatementCache mayKeep', () => {
+  test('mayKeep calls anywhere in a sequence change no decision, nor the stats', () => {
+    // `peek`: mayKeep alone; `peekRun`: mayKeep, then the run it asked about.
+    type Step = { kind: 'run' | 'peekRun' | 'peek' | 'delete'; id: number; sql: number };
+    const step: fc.Arbitrary<Step> = fc.record({
+      kind: fc.constantFrom('run' as const, 'run' as const, 'peekRun' as const, 'peekRun' as const, 'peek' as const, 'delete' as const),
+      id: fc.integer({ min: 1, max: 3 }),
+      // Mostly a few texts, which come back; sometimes one of many, which fill the remembered set.
+      sql: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.integer({ min: 9, max: 200 }) }),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }), fc.array(step, { maxLength: 300 }), (maxSize, maxPerConnection, steps) => {
+        // Only `peeking` is asked, `plain` never.
+        const peeking = new PreparedStatementCache<string>({ maxSize, maxPerConnection });
+        const plain = new PreparedStatementCache<string>({ maxSize, maxPerConnection });
+        for (const { kind, id, sql } of steps) {
+          const text = `q${sql}`;
+          if (kind === 'peek') {
+            peeking.mayKeep(id, text);
+          } else if (kind === 'delete') {
+            peeking.delete(id, text);
+            plain.delete(id, text);
+          } else {
+            const hit = peeking.lookup(id, text) !== undefined;
+            if (hit !== (plain.lookup(id, text) !== undefined)) return false;
+            if (hit) continue;
+            if (kind === 'peekRun') peeking.mayKeep(id, text);
+            if (peeking.offer(id, text, text) !== plain.offer(id, text, text)) return false;
+          }
+        }
+        expect(peeking.stats()).toEqual(plain.stats());
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('on random lookup/offer/delete sequences, mayKeep always foretells what offer decides', () => {
     type Step = { kind: 'run' | 'delete'; id: number; sql: number };
     const step: fc.Arbitrary<Step> = fc.record({
