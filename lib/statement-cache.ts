@@ -162,7 +162,7 @@ export class PreparedStatementCache<S = unknown> {
 
   /**
    * Whether `offer` would keep a miss of `(connectionId, sql)` now, read
-   * without counting or remembering anything: a caller times only the
+   * without counting a miss or remembering a sighting: a caller times only the
    * prepares the cache may keep, since a text run once is not worth two
    * clock reads.
    */
