@@ -91,12 +91,25 @@ export class PreparedStatementCache<S = unknown> {
    */
   #clock = 0;
   /**
-   * SQL texts that missed recently, with the clock at their last miss, oldest
-   * first; bounded by `#sightingsLimit`. Global, since a text repeated on
-   * one connection is likely to be repeated on the others.
+   * SQL texts that missed recently, with the clock at their last miss: this
+   * generation, up to `#sightingsLimit` texts, and the one before it. Global,
+   * since a text repeated on one connection is likely to be repeated on the
+   * others. Two generations rather than one map in sighting order, so a
+   * first sighting costs one insert and no delete: the older generation is
+   * dropped whole when this one is full. A text is still remembered until
+   * more than `#sightingsLimit` other texts have missed after it; at most
+   * twice that many texts are held.
    */
-  readonly #sightings = new Map<string, number>();
+  #sightings = new Map<string, number>();
+  #sightingsBefore = new Map<string, number>();
   readonly #sightingsLimit: number;
+  /**
+   * The text `mayKeep` last looked up, and its last sighting then: the
+   * `offer` that follows reuses it rather than search both generations again.
+   * Only a sighting (`#admits`) changes what it holds, and each one clears it.
+   */
+  #peekedSql: string | undefined;
+  #peekedLastSeen: number | undefined;
 
   constructor(options: number | StatementCacheOptions<S> = {}) {
     const opts = typeof options === 'number' ? { maxSize: options } : options;
@@ -148,15 +161,33 @@ export class PreparedStatementCache<S = unknown> {
   }
 
   /**
+   * Whether `offer` would keep a miss of `(connectionId, sql)` now, read
+   * without counting a miss or remembering a sighting: a caller times only the
+   * prepares the cache may keep, since a text run once is not worth two
+   * clock reads.
+   */
+  mayKeep(connectionId: ConnectionId, sql: string): boolean {
+    if (this.maxSize === 0 || this.maxPerConnection === 0) return false;
+    if (this.admission === 'always') return true;
+    const lastSeen = this.#lastSighting(sql);
+    this.#peekedSql = sql;
+    this.#peekedLastSeen = lastSeen;
+    return this.#seenSoonerThanVictim(connectionId, lastSeen);
+  }
+
+  /**
    * Counts a miss for a statement the caller just prepared, and keeps it if
    * the admission policy admits it. Returns whether it did: when not, the
    * statement stays the caller's, to run and then release (`dispose`), and
-   * `admissionsRefused` counts it.
+   * `admissionsRefused` counts it. A prepare not timed (`prepareTimeUs`
+   * omitted) is left out of `avgPrepareTimeUs`.
    */
-  offer(connectionId: ConnectionId, sql: string, statement: S, prepareTimeUs: number): boolean {
+  offer(connectionId: ConnectionId, sql: string, statement: S, prepareTimeUs?: number): boolean {
     this.#misses++;
-    this.#prepared++;
-    this.#prepareTimeUs += prepareTimeUs;
+    if (prepareTimeUs !== undefined) {
+      this.#prepared++;
+      this.#prepareTimeUs += prepareTimeUs;
+    }
     if (!this.#admits(connectionId, sql)) {
       this.#refused++;
       return false;
@@ -277,17 +308,27 @@ export class PreparedStatementCache<S = unknown> {
     this.#put(connectionId, sql, statement);
   }
 
-  /** Whether a miss of `sql` on `connectionId` is to be kept (see `AdmissionPolicy`). */
+  /** Whether a miss of `sql` on `connectionId` is to be kept (see `AdmissionPolicy`), remembering the sighting. */
   #admits(connectionId: ConnectionId, sql: string): boolean {
     if (this.maxSize === 0 || this.maxPerConnection === 0) return false;
     if (this.admission === 'always') return true;
-    const now = ++this.#clock;
-    const sightings = this.#sightings;
-    const lastSeen = sightings.get(sql);
-    // Re-inserted, so the map stays ordered by last sighting and its oldest goes first.
-    if (lastSeen !== undefined) sightings.delete(sql);
-    else if (sightings.size >= this.#sightingsLimit) sightings.delete(sightings.keys().next().value as string);
-    sightings.set(sql, now);
+    const lastSeen = this.#peekedSql === sql ? this.#peekedLastSeen : this.#lastSighting(sql);
+    this.#peekedSql = undefined;
+    if (this.#sightings.size >= this.#sightingsLimit) {
+      this.#sightingsBefore = this.#sightings;
+      this.#sightings = new Map();
+    }
+    this.#sightings.set(sql, ++this.#clock);
+    return this.#seenSoonerThanVictim(connectionId, lastSeen);
+  }
+
+  /** The clock at `sql`'s last miss, if it is remembered. */
+  #lastSighting(sql: string): number | undefined {
+    return this.#sightings.get(sql) ?? this.#sightingsBefore.get(sql);
+  }
+
+  /** Whether a text last missed at `lastSeen` (`undefined`: not remembered) is to take the place it needs. */
+  #seenSoonerThanVictim(connectionId: ConnectionId, lastSeen: number | undefined): boolean {
     if (lastSeen === undefined) return false;
     const victim = this.#victimFor(connectionId);
     // Reuse distance: the victim was used after this text's last sighting, so

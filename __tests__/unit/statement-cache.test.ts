@@ -513,11 +513,49 @@ describe('PreparedStatementCache admission (lookup and offer)', () => {
     expect(cache.stats()).toMatchObject({ size: 0, misses: 2, admissionsRefused: 2 });
   });
 
-  test('the texts remembered are bounded: one forgotten counts as a first sighting again', () => {
+  /** Whether `old` is still remembered after `before` texts, then `old`, then `after` others (bound: 64 texts). */
+  function remembered(before: number, after: number): boolean {
     const cache = new PreparedStatementCache<string>({ maxSize: 10 });
+    for (let i = 0; i < before; i++) run(cache, 1, `p${i}`);
     run(cache, 1, 'old');
-    for (let i = 0; i < 64; i++) run(cache, 1, `q${i}`);
-    expect(cache.offer(1, 'old', 'OLD', 1)).toBe(false);
+    for (let i = 0; i < after; i++) run(cache, 1, `q${i}`);
+    return cache.offer(1, 'old', 'OLD', 1);
+  }
+
+  test('a text is remembered while no more than 64 other texts have missed after it, wherever it fell', () => {
+    const seen = Array.from({ length: 64 }, (_, before) => remembered(before, 64));
+    expect(seen.every(Boolean)).toBe(true);
+  });
+
+  test('the texts remembered are bounded: after 128 others, one counts as a first sighting again', () => {
+    const seen = Array.from({ length: 64 }, (_, before) => remembered(before, 128));
+    expect(seen.some(Boolean)).toBe(false);
+    // The text that filled the remembered set is the first to go.
+    expect(remembered(63, 65)).toBe(false);
+  });
+
+  test('a prepare offered without its time is left out of avgPrepareTimeUs, and still counted a miss', () => {
+    const cache = new PreparedStatementCache<string>();
+    cache.offer(1, 'a', 'A');
+    cache.offer(1, 'b', 'B', 30);
+    cache.offer(1, 'c', 'C', 10);
+    expect(cache.stats()).toMatchObject({ misses: 3, admissionsRefused: 3, avgPrepareTimeUs: 20 });
+  });
+
+  test('mayKeep says what offer would decide, and changes nothing', () => {
+    const cache = new PreparedStatementCache<string>({ maxPerConnection: 1 });
+    expect(cache.mayKeep(1, 'a')).toBe(false);
+    expect(cache.mayKeep(1, 'a')).toBe(false);
+    expect(cache.stats()).toMatchObject({ misses: 0, admissionsRefused: 0 });
+    expect(cache.offer(1, 'a', 'A')).toBe(false);
+    expect(cache.mayKeep(1, 'a')).toBe(true);
+    expect(cache.offer(1, 'a', 'A')).toBe(true);
+    run(cache, 1, 'b');
+    run(cache, 1, 'a'); // a, the victim b would evict, is used after b's sighting
+    expect(cache.mayKeep(1, 'b')).toBe(false);
+    expect(cache.offer(1, 'b', 'B')).toBe(false);
+    expect(new PreparedStatementCache<string>({ admission: 'always' }).mayKeep(1, 'a')).toBe(true);
+    expect(new PreparedStatementCache<string>({ maxSize: 0, admission: 'always' }).mayKeep(1, 'a')).toBe(false);
   });
 });
 
@@ -552,6 +590,71 @@ describe('PreparedStatementCache properties', () => {
             if (cache.size !== sum) return false;
             if (cache.stats().peakSize > maxSize) return false;
             if (cache.connectionCount() !== ids.filter((id) => cache.connectionSize(id) > 0).length) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('PreparedStatementCache mayKeep', () => {
+  test('mayKeep calls anywhere in a sequence change no decision, nor the stats', () => {
+    // `peek`: mayKeep alone; `peekRun`: mayKeep, then the run it asked about.
+    type Step = { kind: 'run' | 'peekRun' | 'peek' | 'delete'; id: number; sql: number };
+    const step: fc.Arbitrary<Step> = fc.record({
+      kind: fc.constantFrom('run' as const, 'run' as const, 'peekRun' as const, 'peekRun' as const, 'peek' as const, 'delete' as const),
+      id: fc.integer({ min: 1, max: 3 }),
+      // Mostly a few texts, which come back; sometimes one of many, which fill the remembered set.
+      sql: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.integer({ min: 9, max: 200 }) }),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }), fc.array(step, { maxLength: 300 }), (maxSize, maxPerConnection, steps) => {
+        // Only `peeking` is asked, `plain` never.
+        const peeking = new PreparedStatementCache<string>({ maxSize, maxPerConnection });
+        const plain = new PreparedStatementCache<string>({ maxSize, maxPerConnection });
+        for (const { kind, id, sql } of steps) {
+          const text = `q${sql}`;
+          if (kind === 'peek') {
+            peeking.mayKeep(id, text);
+          } else if (kind === 'delete') {
+            peeking.delete(id, text);
+            plain.delete(id, text);
+          } else {
+            const hit = peeking.lookup(id, text) !== undefined;
+            if (hit !== (plain.lookup(id, text) !== undefined)) return false;
+            if (hit) continue;
+            if (kind === 'peekRun') peeking.mayKeep(id, text);
+            if (peeking.offer(id, text, text) !== plain.offer(id, text, text)) return false;
+          }
+        }
+        expect(peeking.stats()).toEqual(plain.stats());
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('on random lookup/offer/delete sequences, mayKeep always foretells what offer decides', () => {
+    type Step = { kind: 'run' | 'delete'; id: number; sql: number };
+    const step: fc.Arbitrary<Step> = fc.record({
+      kind: fc.oneof({ weight: 6, arbitrary: fc.constant('run' as const) }, { weight: 1, arbitrary: fc.constant('delete' as const) }),
+      id: fc.integer({ min: 1, max: 3 }),
+      sql: fc.integer({ min: 0, max: 150 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom('always' as const, 'second-sighting' as const),
+        fc.array(step, { maxLength: 300 }),
+        (maxSize, maxPerConnection, admission, steps) => {
+          const cache = new PreparedStatementCache<string>({ maxSize, maxPerConnection, admission });
+          for (const { kind, id, sql } of steps) {
+            const text = `q${sql}`;
+            if (kind === 'delete') cache.delete(id, text);
+            else if (cache.lookup(id, text) === undefined && cache.mayKeep(id, text) !== cache.offer(id, text, text)) return false;
           }
           return true;
         },

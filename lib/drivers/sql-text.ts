@@ -1,62 +1,7 @@
-/**
- * What a statement does to the connection's transaction or schema, read from
- * its first keywords. Drivers use it to track whether a transaction is open
- * and when cached statements may describe a stale schema.
- */
-export type StatementKind = 'begin' | 'commit' | 'rollback' | 'rollbackTo' | 'ddl' | 'other';
+import { describePlain } from './plain-sql';
+import { NO_PARAMS, type ParameterShape, type SessionTouch, type SqlDescription, type StatementKind, type TransactionEffect } from './sql-description';
 
-/**
- * What a statement does to the transaction when it succeeds. Only BEGIN and
- * SAVEPOINT open one; only COMMIT (END), ROLLBACK and RELEASE end one.
- * - `keeps`: a statement of any other kind;
- * - `opens`: BEGIN, or SAVEPOINT (which opens one or nests): one is open after it;
- * - `ends`: COMMIT, END or a plain ROLLBACK: none is open after it;
- * - `unknown`: RELEASE (which ends it only if its savepoint opened it),
- *   ROLLBACK TO, or a statement not recognised: the connection must ask.
- * Each is recognised by what it is, never by what it is not, so that anything
- * unforeseen is asked about.
- */
-export type TransactionEffect = 'keeps' | 'opens' | 'ends' | 'unknown';
-
-/** What a statement's placeholders look like, numbered as SQLite numbers them. */
-export interface ParameterShape {
-  /** The highest parameter index (SQLite numbers named parameters too). */
-  readonly count: number;
-  /** Whether some parameter index has no name (a bare `?`, or a gap left by `?NNN`). */
-  readonly anonymous: boolean;
-}
-
-/**
- * What the text may change in the connection's session, read loosely: a word
- * too many costs the pool a check at checkin, a word missed would leak state.
- */
-export interface SessionTouch {
-  /** Lower-cased names of the PRAGMAs the text assigns (`PRAGMA x = v` or `PRAGMA x(v)`), in order. */
-  readonly pragmas: readonly string[];
-  /** Whether TEMP objects may be made or dropped. */
-  readonly temp: boolean;
-  /** Whether a database may be attached or detached. */
-  readonly attached: boolean;
-}
-
-/** Everything the pool and its drivers read from a statement's text, from one pass. */
-export interface SqlDescription {
-  readonly kind: StatementKind;
-  readonly effect: TransactionEffect;
-  /** Only whitespace, comments and semicolons: SQLite prepares nothing, and says "not an error". */
-  readonly empty: boolean;
-  /**
-   * Whether the text has a `*` other than in `count(*)`: the result columns
-   * may follow a table's definition, so their names can change under a
-   * prepared statement. It may overcount (a multiplication), which costs a check.
-   */
-  readonly star: boolean;
-  /** A SELECT (or WITH … SELECT) with such a `*`: read-only, so running it again is harmless. */
-  readonly selectsStar: boolean;
-  readonly params: ParameterShape;
-  /** What the statement may change in the session, or `undefined` (most statements). */
-  readonly session: SessionTouch | undefined;
-}
+export type { ParameterShape, SessionTouch, SqlDescription, StatementKind, TransactionEffect };
 
 // One tokenizer, shaped after SQLite's own (tokenize.c): whitespace is space,
 // tab, newline, vertical tab, form feed and carriage return; `--` runs to the
@@ -128,7 +73,6 @@ const KEEPS = new Set([
 /** The statement a WITH clause leads to: its first keyword outside parentheses. */
 const WITH_BODY = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'VALUES']);
 
-const NO_PARAMS: ParameterShape = Object.freeze({ count: 0, anonymous: false });
 const NO_PRAGMAS: readonly string[] = Object.freeze([]);
 
 /** What one pass over the text found; `describeSql` and `describeScript` read it their own way. */
@@ -259,12 +203,20 @@ function scan(sql: string): Scan {
     if (tok === Tok.Word) {
       const length = i - start;
       const seekingBody = statement === 1 && depth === 0 && withBody === undefined && lead[0] === 'WITH';
-      // Only words that could be one of the keywords read below are sliced:
-      // TEMP, TEMPORARY, ATTACH, DETACH, PRAGMA, and what WITH leads to.
+      // Only words that could be one of the keywords read below are sliced,
+      // told by their length and first letter: TEMP, TEMPORARY, ATTACH,
+      // DETACH, PRAGMA, and what WITH leads to. Of all characters only the
+      // ASCII letters t, a, d and p upper-case to exactly T, A, D and P.
+      const first = c | 0x20;
       if (statement === 1 && lead.length < LEAD && firstLength === lead.length) {
         text = sql.slice(start, i).toUpperCase();
         lead.push(text);
-      } else if (length === 4 || length === 6 || length === 9 || (seekingBody && length === 7) || pragma !== 0) {
+      } else if (
+        pragma !== 0 ||
+        (first === 0x74 && (length === 4 || length === 9)) ||
+        (length === 6 && (first === 0x61 || first === 0x64 || first === 0x70 || seekingBody)) ||
+        (length === 7 && seekingBody)
+      ) {
         text = sql.slice(start, i).toUpperCase();
       }
       if (text === 'TEMP' || text === 'TEMPORARY') tempWord = true;
@@ -411,10 +363,18 @@ let lastDescription: SqlDescription | undefined;
  */
 export function describeSql(sql: string): SqlDescription {
   if (sql === lastSql) return lastDescription!;
+  const description = describePlain(sql) ?? describeSqlInFull(sql);
+  lastSql = sql;
+  lastDescription = description;
+  return description;
+}
+
+/** @internal `describeSql` by the tokenizer alone, without the shortcut for plain text (`plain-sql.ts`). */
+export function describeSqlInFull(sql: string): SqlDescription {
   const s = scan(sql);
   const kind = kindOf(s.lead);
   const verb = s.lead[0] === 'WITH' ? s.withBody : s.lead[0];
-  const description: SqlDescription = {
+  return {
     kind,
     effect: effectOf(s, kind),
     empty: s.firstLength === 0,
@@ -423,9 +383,6 @@ export function describeSql(sql: string): SqlDescription {
     params: s.params,
     session: sessionOf(s),
   };
-  lastSql = sql;
-  lastDescription = description;
-  return description;
 }
 
 /**

@@ -159,9 +159,11 @@ export class PooledConnection<M extends RowMode = 'client'> {
    */
   #runNew(connection: DriverConnection, sql: string, bound: InArgs | undefined, rowMode: RowMode): Promise<ResultSet> {
     const cache = this.#cache;
-    const started = cache === false ? 0 : performance.now();
+    // Only a prepare the cache may keep is timed: one run once is not worth two clock reads.
+    const timed = cache !== false && cache.mayKeep(this.connectionId, sql);
+    const started = timed ? performance.now() : 0;
     const statement = this.#prepare(connection, sql);
-    const kept = cache !== false && cache.offer(this.connectionId, sql, statement, (performance.now() - started) * 1000);
+    const kept = cache !== false && cache.offer(this.connectionId, sql, statement, timed ? (performance.now() - started) * 1000 : undefined);
     const changing = this.#changing;
     this.#changing = false;
     if (kept && !changing) return connection.execute(statement, bound, rowMode);
