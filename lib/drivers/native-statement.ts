@@ -22,6 +22,8 @@ export class NativeStatement implements DriverStatement {
   readonly shape: ParameterShape;
   /** Result columns may follow a table's definition (see `SqlDescription.star`). */
   readonly star: boolean;
+  /** Declared, so the pool setting it (see `DriverStatement.once`) keeps the object's shape. */
+  once = false;
   readonly #kind: StatementKind;
   // Set by `prepared()`. A statement that could not be prepared yet (a lock
   // held elsewhere) keeps UNPREPARED, and its first run prepares it.
