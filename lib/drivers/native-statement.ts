@@ -22,6 +22,8 @@ export class NativeStatement implements DriverStatement {
   readonly shape: ParameterShape;
   /** Result columns may follow a table's definition (see `SqlDescription.star`). */
   readonly star: boolean;
+  /** Running it cannot open a transaction: its text leads with SELECT, INSERT, PRAGMA, … (`effect` 'keeps'). */
+  readonly keepsAutocommit: boolean;
   /** Declared, so the pool setting it (see `DriverStatement.once`) keeps the object's shape. */
   once = false;
   readonly #kind: StatementKind;
@@ -43,6 +45,7 @@ export class NativeStatement implements DriverStatement {
     this.empty = description.empty;
     this.shape = description.params;
     this.star = description.star;
+    this.keepsAutocommit = description.effect === 'keeps';
     this.#kind = description.kind;
   }
 
