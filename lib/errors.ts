@@ -24,6 +24,9 @@ export type PoolErrorCode =
   /**
    * A remote connection was lost (socket closed, server gone) or its server
    * session expired; a transaction open on it was rolled back by the server.
+   * Or a local connection refused a statement after a write on it failed with
+   * SQLITE_BUSY (`cause`): libsql cannot reset that write, and no later write
+   * on the connection would be committed until it runs again.
    * The pool replaces the connection; retry on a new lease.
    */
   | 'CONNECTION_LOST'

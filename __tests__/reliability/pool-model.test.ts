@@ -129,6 +129,12 @@ interface Held {
   busy: boolean;
   /** Its connection died mid-query (injected). */
   dead: boolean;
+  /**
+   * A write on it failed with SQLITE_BUSY and has not run again: the driver
+   * refuses any other statement (CONNECTION_LOST) and the pool retires the
+   * connection at checkin, since no later write on it would be committed.
+   */
+  halfRun: boolean;
   inTx: boolean;
   /** Rows inserted inside the open transaction, not yet committed. */
   txTags: number[];
@@ -343,6 +349,7 @@ class World {
       ended: false,
       busy: false,
       dead: false,
+      halfRun: false,
       inTx: false,
       txTags: [],
     });
@@ -697,7 +704,7 @@ class Release extends Step {
     if (this.how !== 'destroy' && h.dead && (reason === undefined || !['error', 'poolClosed'].includes(reason))) {
       w.violation(`release of dead connection ${h.id}: close reason ${String(reason)}, expected error`);
     }
-    if (!h.dead && this.how !== 'destroy' && reason === 'error') {
+    if (!h.dead && !h.halfRun && this.how !== 'destroy' && reason === 'error') {
       w.violation(`release of healthy connection ${h.id} closed it with reason error`);
     }
     if (w.count.close < closesBefore) w.violation('close events went backwards');
@@ -749,6 +756,7 @@ class LeaseQuery extends Step {
     if (this.kind === 'die') w.driver.nextQueryFault = 'die';
     if (this.kind === 'stall') w.driver.nextQueryFault = 'stall';
     const wasDead = h.dead;
+    const wasHalfRun = h.halfRun;
     if (!h.lease.released && h.lease.resource(w.lazy) !== h.id) w.violation(`${what}: resource of another connection`);
     const promise = h.lease.execute(sql, args);
     // A fault not consumed (the call failed before reaching the driver) must not hit another query.
@@ -764,6 +772,9 @@ class LeaseQuery extends Step {
         if (this.kind === 'select' || this.kind === 'stall') {
           if (result.rows[0]?.v !== value) w.violation(`${what}: got ${String(result.rows[0]?.v)}, expected ${value}`);
         }
+        // The same text runs on the half-run statement, which resets it.
+        if (this.kind === 'insert') h.halfRun = false;
+        else if (wasHalfRun) w.violation(`${what}: ran on a connection with a half-run write`);
         if (this.kind === 'insert') {
           if (result.rowsAffected !== 1) w.violation(`${what}: rowsAffected ${result.rowsAffected}`);
           if (h.inTx) h.txTags.push(tag);
@@ -780,9 +791,12 @@ class LeaseQuery extends Step {
         h.busy = false;
         if (this.kind === 'insert') w.mustNotExist.add(tag);
         if (this.kind === 'stall' && error instanceof LibsqlError && error.code === 'SQLITE_IOERR') h.dead = true;
+        if (error instanceof LibsqlError && error.code === 'SQLITE_BUSY' && this.kind !== 'select') h.halfRun = true;
         if (error instanceof PoolError) {
-          // Only close() can take a lease back under its holder.
-          if (!(error.code === 'POOL_CLOSED' && w.closePromise !== undefined)) {
+          // Only close() can take a lease back under its holder; a connection
+          // with a half-run write refuses anything but that write.
+          const refused = error.code === 'CONNECTION_LOST' && wasHalfRun && this.kind !== 'insert';
+          if (!refused && !(error.code === 'POOL_CLOSED' && w.closePromise !== undefined)) {
             w.violation(`${what} rejected with ${error.code}: ${error.message}`);
           }
           return;

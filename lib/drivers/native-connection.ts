@@ -33,6 +33,30 @@ const FATAL_CODES = new Set(['SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 
 const SCHEMA_VERSION = 'PRAGMA schema_version';
 const SCHEMA_VERSION_LOCAL = 'SELECT schema_version FROM pragma_schema_version';
 
+/** A native statement left half-run by SQLITE_BUSY (see `NativeConnection.#halfRun`). */
+interface HalfRun {
+  readonly stmt: LibsqlStatement;
+  readonly sql: string;
+  readonly epoch: number;
+  /** The SQLITE_BUSY it failed with. */
+  readonly error: unknown;
+}
+
+/** Whether a statement may write: not a reader, or a reader that may be `… RETURNING` (read loosely). */
+function mayWrite(st: NativeStatement): boolean {
+  return !st.reader || /returning/i.test(st.sql);
+}
+
+function halfRunRefusal(half: HalfRun): PoolError {
+  return new PoolError(
+    'CONNECTION_LOST',
+    'This connection cannot run another statement: a write on it failed with SQLITE_BUSY, and libsql cannot reset ' +
+      'that statement, so no later write here would be committed. Run the same statement again, or release the ' +
+      'connection (the pool replaces it) and retry on another.',
+    { cause: half.error },
+  );
+}
+
 /** One `libsql` connection: see `NativeDriver` for the sharp edges handled here. */
 export class NativeConnection implements DriverConnection {
   readonly #db: LibsqlDatabase;
@@ -56,9 +80,18 @@ export class NativeConnection implements DriverConnection {
    * statement learns without a native call that it runs in autocommit.
    */
   #autocommit = false;
+  /**
+   * A statement that may write and whose last run failed with SQLITE_BUSY.
+   * libsql 0.5 leaves it half-run and has no reset: until it runs again (or
+   * the garbage collector finalizes it) the connection's autocommit
+   * transaction stays open, so a write run after it is acknowledged but never
+   * committed, and is rolled back when it is reset. Meanwhile nothing else
+   * that could write runs here (see `#whileHalfRun`).
+   */
+  #halfRun: HalfRun | undefined;
   #pending: Promise<unknown> | undefined;
   #open = true;
-  brokenBy: unknown = undefined;
+  #brokenBy: unknown = undefined;
 
   constructor(db: LibsqlDatabase, driver: ConnectionOwner, replica: boolean) {
     this.#db = db;
@@ -93,6 +126,11 @@ export class NativeConnection implements DriverConnection {
     }
     const bound = normaliseArgs(args, this.#driver.intMode, st.shape);
     this.#checkOpen();
+    if (this.#halfRun !== undefined && this.#halfRun.stmt !== st.stmt) return this.#whileHalfRun(st, bound, rowMode);
+    return this.#execute(st, bound, rowMode);
+  }
+
+  #execute(st: NativeStatement, bound: unknown, rowMode: RowMode | undefined): ResultSet | Promise<ResultSet> {
     const wasInTransaction = this.#inTransactionNow();
     try {
       return this.#run(st, bound, rowMode);
@@ -120,6 +158,26 @@ export class NativeConnection implements DriverConnection {
       }
       throw error;
     }
+  }
+
+  /**
+   * A statement while another is half-run (see `#halfRun`). One issued while
+   * that one waits for a lock runs after it. Then: the same text runs on the
+   * half-run native statement, which resets it first; a ROLLBACK runs (it
+   * loses nothing); anything else is refused, and the pool retires the
+   * connection at checkin (`brokenBy`).
+   */
+  async #whileHalfRun(st: NativeStatement, bound: unknown, rowMode: RowMode | undefined): Promise<ResultSet> {
+    while (this.#halfRun !== undefined && this.#halfRun.stmt !== st.stmt && this.#pending !== undefined) {
+      await this.#pending;
+    }
+    const half = this.#halfRun;
+    if (half !== undefined && half.stmt !== st.stmt && st.kind !== 'rollback') {
+      if (half.sql !== st.sql) throw halfRunRefusal(half);
+      st.prepared(half.stmt, half.epoch);
+    }
+    this.#checkOpen();
+    return this.#execute(st, bound, rowMode);
   }
 
   /** Whether a statement about to run is inside a transaction, asking libsql only when the connection does not know. */
@@ -154,7 +212,11 @@ export class NativeConnection implements DriverConnection {
   #run(st: NativeStatement, bound: unknown, rowMode: RowMode | undefined): ResultSet {
     const intMode = this.#driver.intMode;
     if (!st.keepsAutocommit) this.#autocommit = false;
-    if (st.epoch !== this.#driver.epoch.value) this.#reprepare(st);
+    // Running the half-run statement resets it first. It is not prepared
+    // again, even for a new schema (SQLite recompiles it as it runs): a fresh
+    // one would leave the half-run one as it is.
+    if (this.#halfRun !== undefined && this.#halfRun.stmt === st.stmt) this.#halfRun = undefined;
+    else if (st.epoch !== this.#driver.epoch.value) this.#reprepare(st);
     let raw: unknown[][];
     try {
       if (!st.reader) {
@@ -177,7 +239,9 @@ export class NativeConnection implements DriverConnection {
         st.readColumns();
       }
     } catch (error) {
-      throw this.#fail(error);
+      const mapped = this.#fail(error);
+      if (isBusy(mapped) && mayWrite(st)) this.#halfRun = { stmt: st.stmt, sql: st.sql, epoch: st.epoch, error: mapped };
+      throw mapped;
     }
     const columns = st.columns!;
     // `raw(true)` already gave arrays: in 'array' mode they are the rows, once their values are the client's.
@@ -186,6 +250,7 @@ export class NativeConnection implements DriverConnection {
   }
 
   async executeMultiple(sql: string): Promise<void> {
+    if (this.#halfRun !== undefined) await this.#refuseWhileHalfRun();
     this.#forgetTransaction();
     try {
       this.#guard(() => this.#db.exec(sql));
@@ -197,6 +262,20 @@ export class NativeConnection implements DriverConnection {
 
   inTransaction(): boolean {
     return this.#open && this.#db.open && this.#db.inTransaction;
+  }
+
+  /** Waits out a retry of the half-run statement; throws if it is still half-run then. */
+  async #refuseWhileHalfRun(): Promise<void> {
+    while (this.#halfRun !== undefined && this.#pending !== undefined) await this.#pending;
+    if (this.#halfRun !== undefined) throw halfRunRefusal(this.#halfRun);
+  }
+
+  /**
+   * Set once an error showed that the connection can no longer be trusted; or,
+   * while a statement is half-run, the SQLITE_BUSY that left it so.
+   */
+  get brokenBy(): unknown {
+    return this.#brokenBy ?? this.#halfRun?.error;
   }
 
   pending(): Promise<unknown> | undefined {
@@ -312,7 +391,7 @@ export class NativeConnection implements DriverConnection {
     // autocommit, so `#autocommit` stays as it is.
     this.#begun = false;
     const mapped = mapSqliteError(error, Database.SqliteError);
-    if (!(mapped instanceof LibsqlError) || FATAL_CODES.has(mapped.code)) this.brokenBy = mapped;
+    if (!(mapped instanceof LibsqlError) || FATAL_CODES.has(mapped.code)) this.#brokenBy = mapped;
     return mapped;
   }
 }
