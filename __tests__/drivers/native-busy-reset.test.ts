@@ -1,5 +1,5 @@
 import { LibsqlError } from '@libsql/client';
-import { createPool, PoolError, type AdaptiveConnectionPool, type CloseEvent, type PooledConnection } from '../../lib';
+import { createPool, createPooledClient, PoolError, type AdaptiveConnectionPool, type CloseEvent, type PooledConnection } from '../../lib';
 import { tempDir, withPool } from '../support/helpers';
 
 // A statement that fails with SQLITE_BUSY is left half-run by libsql 0.5
@@ -95,6 +95,50 @@ describe('after a write gave up on SQLITE_BUSY', () => {
       });
       expect(await committed(url)).toEqual([]);
     });
+  });
+});
+
+describe('after a BEGIN IMMEDIATE gave up on SQLITE_BUSY', () => {
+  test('the pool’s next writes are committed', async () => {
+    await withPool({ max: 2, busyTimeoutMs: 0 }, async (pool, url) => {
+      await pool.execute('CREATE TABLE t (tag INTEGER)');
+      const holder = await pool.acquire();
+      try {
+        await holder.execute('BEGIN IMMEDIATE');
+        await expect(pool.transaction((tx) => tx.execute('INSERT INTO t VALUES (1)'), 'write')).rejects.toMatchObject({
+          code: 'SQLITE_BUSY',
+        });
+        await holder.execute('COMMIT');
+        // The holder stays out, so these run where the BEGIN failed (or on its replacement).
+        await pool.execute('INSERT INTO t VALUES (?)', [2]);
+        await pool.execute('INSERT INTO t VALUES (?)', [3]);
+      } finally {
+        holder.release();
+      }
+      expect(await committed(url)).toEqual([2, 3]);
+    });
+  });
+});
+
+describe('the drop-in client, after a write failed with SQLITE_BUSY', () => {
+  test('commits its next write, on the same connection', async () => {
+    const tmp = tempDir();
+    const url = tmp.url();
+    const holder = await createPooledClient({ url });
+    const writer = await createPooledClient({ url, max: 1 });
+    try {
+      await holder.execute('CREATE TABLE t (tag INTEGER)');
+      const tx = await holder.transaction('write');
+      await tx.execute('INSERT INTO t VALUES (1)');
+      await expect(writer.execute('INSERT INTO t VALUES (?)', [2])).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      await tx.rollback();
+      await writer.execute({ sql: 'INSERT INTO t (tag) VALUES (?)', args: [3] });
+      expect(await committed(url)).toEqual([3]);
+    } finally {
+      await writer[Symbol.asyncDispose]();
+      await holder[Symbol.asyncDispose]();
+      tmp.dispose();
+    }
   });
 });
 
