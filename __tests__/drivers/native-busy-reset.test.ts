@@ -19,31 +19,46 @@ async function committed(url: string): Promise<number[]> {
   }
 }
 
-/** A pool whose first lease holds a write transaction, and a second lease whose write met it. */
-async function withWriteRefused(
-  config: { busyTimeoutMs: number; inTransaction?: boolean },
-  fn: (ctx: { pool: AdaptiveConnectionPool; url: string; holder: PooledConnection; writer: PooledConnection; busy: unknown }) => Promise<void>,
-): Promise<void> {
-  await withPool({ max: 2, busyTimeoutMs: config.busyTimeoutMs }, async (pool, url) => {
+interface TwoLeases {
+  pool: AdaptiveConnectionPool;
+  url: string;
+  /** Inside a write transaction that inserted 1. */
+  holder: PooledConnection;
+  writer: PooledConnection;
+}
+
+/** A pool with table `t`, whose first lease holds a write transaction; both leases always go back. */
+async function withLockHeld(busyTimeoutMs: number, fn: (ctx: TwoLeases) => Promise<void>): Promise<void> {
+  await withPool({ max: 2, busyTimeoutMs }, async (pool, url) => {
     await pool.execute('CREATE TABLE t (tag INTEGER)');
     const holder = await pool.acquire();
     const writer = await pool.acquire();
     try {
       await holder.execute('BEGIN');
       await holder.execute('INSERT INTO t VALUES (1)');
-      if (config.inTransaction === true) await writer.execute('BEGIN');
-      const busy = await writer.execute('INSERT INTO t VALUES (?)', [2]).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      expect(busy).toBeInstanceOf(LibsqlError);
-      expect((busy as LibsqlError).code).toBe('SQLITE_BUSY');
-      await holder.execute('ROLLBACK');
-      await fn({ pool, url, holder, writer, busy });
+      await fn({ pool, url, holder, writer });
     } finally {
       holder.release();
       writer.release();
     }
+  });
+}
+
+/** As `withLockHeld`, once the writer's insert of 2 failed with SQLITE_BUSY (`busy`) and the holder rolled back. */
+async function withWriteRefused(
+  config: { busyTimeoutMs: number; inTransaction?: boolean },
+  fn: (ctx: TwoLeases & { busy: unknown }) => Promise<void>,
+): Promise<void> {
+  await withLockHeld(config.busyTimeoutMs, async (ctx) => {
+    if (config.inTransaction === true) await ctx.writer.execute('BEGIN');
+    const busy = await ctx.writer.execute('INSERT INTO t VALUES (?)', [2]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(busy).toBeInstanceOf(LibsqlError);
+    expect((busy as LibsqlError).code).toBe('SQLITE_BUSY');
+    await ctx.holder.execute('ROLLBACK');
+    await fn({ ...ctx, busy });
   });
 }
 
@@ -144,22 +159,12 @@ describe('the drop-in client, after a write failed with SQLITE_BUSY', () => {
 
 describe('a statement issued while another on the same lease waits for a lock', () => {
   test('runs after it, and both writes are committed', async () => {
-    await withPool({ max: 2, busyTimeoutMs: 10_000 }, async (pool, url) => {
-      await pool.execute('CREATE TABLE t (tag INTEGER)');
-      const holder = await pool.acquire();
-      const writer = await pool.acquire();
-      try {
-        await holder.execute('BEGIN');
-        await holder.execute('INSERT INTO t VALUES (1)');
-        const waiting = writer.execute('INSERT INTO t VALUES (?)', [2]);
-        const after = writer.execute('INSERT INTO t (tag) VALUES (?)', [3]);
-        await holder.execute('ROLLBACK');
-        await Promise.all([waiting, after]);
-        expect(await committed(url)).toEqual([2, 3]);
-      } finally {
-        holder.release();
-        writer.release();
-      }
+    await withLockHeld(10_000, async ({ url, holder, writer }) => {
+      const waiting = writer.execute('INSERT INTO t VALUES (?)', [2]);
+      const after = writer.execute('INSERT INTO t (tag) VALUES (?)', [3]);
+      await holder.execute('ROLLBACK');
+      await Promise.all([waiting, after]);
+      expect(await committed(url)).toEqual([2, 3]);
     });
   });
 });
