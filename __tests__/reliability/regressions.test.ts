@@ -236,4 +236,26 @@ describe('FakeDriver faults through the pool', () => {
     expect(pool.stats().totals.aborted).toBe(1);
     await pool.close();
   });
+
+  test('an insert that succeeds after another insert on its lease met SQLITE_BUSY is committed (no statement cache)', async () => {
+    // The model's shrunk sequence: acquire, begin, insert, acquire, insert
+    // (SQLITE_BUSY), release the first, insert again on the second.
+    const { pool, file } = await fakePool({ max: 2, busyTimeoutMs: 0, statementCache: false });
+    await pool.execute('CREATE TABLE t (tag INTEGER)');
+    const first = await pool.acquire();
+    const second = await pool.acquire();
+    await first.execute('BEGIN');
+    await first.execute('INSERT INTO t(tag) VALUES (?)', [2]);
+    await expect(second.execute('INSERT INTO t(tag) VALUES (?)', [3])).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    // Its checkin rolls the transaction back, and frees the lock, before `checkin` is emitted.
+    const checkedIn = new Promise((resolve) => pool.once('checkin', resolve));
+    first.release();
+    await checkedIn;
+    await second.execute('INSERT INTO t(tag) VALUES (?)', [4]);
+    second.release();
+    await pool.close();
+    const reader = new AdaptiveConnectionPool({ url: `file:${file}`, max: 1 });
+    expect((await reader.execute('SELECT tag FROM t')).rows.map((r) => r.tag)).toEqual([4]);
+    await reader.close();
+  });
 });
