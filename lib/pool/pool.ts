@@ -161,8 +161,8 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     }
     const timeoutMs = timerDelay(requested);
     const enqueuedAt = performance.now();
-    const now = this.#leaseNow(enqueuedAt);
-    if (now !== undefined) return Promise.resolve(now);
+    const lent = this.#leaseNow(enqueuedAt);
+    if (lent !== undefined) return Promise.resolve(lent);
     // Spelled out rather than spread from `#counts()`: V8 copies a spread and then adds fields on a slow path.
     const { size, validating } = this.#slots;
     const { maxWaiters, url } = this.config;
