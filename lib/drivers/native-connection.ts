@@ -168,11 +168,8 @@ export class NativeConnection implements DriverConnection {
    * connection at checkin (`brokenBy`).
    */
   async #whileHalfRun(st: NativeStatement, bound: unknown, rowMode: RowMode | undefined): Promise<ResultSet> {
-    while (this.#halfRun !== undefined && this.#halfRun.stmt !== st.stmt && this.#pending !== undefined) {
-      await this.#pending;
-    }
-    const half = this.#halfRun;
-    if (half !== undefined && half.stmt !== st.stmt && st.kind !== 'rollback') {
+    const half = await this.#halfRunOtherThan(st.stmt);
+    if (half !== undefined && st.kind !== 'rollback') {
       if (half.sql !== st.sql) throw halfRunRefusal(half);
       st.prepared(half.stmt, half.epoch);
     }
@@ -250,7 +247,10 @@ export class NativeConnection implements DriverConnection {
   }
 
   async executeMultiple(sql: string): Promise<void> {
-    if (this.#halfRun !== undefined) await this.#refuseWhileHalfRun();
+    if (this.#halfRun !== undefined) {
+      const half = await this.#halfRunOtherThan();
+      if (half !== undefined) throw halfRunRefusal(half);
+    }
     this.#forgetTransaction();
     try {
       this.#guard(() => this.#db.exec(sql));
@@ -264,10 +264,16 @@ export class NativeConnection implements DriverConnection {
     return this.#open && this.#db.open && this.#db.inTransaction;
   }
 
-  /** Waits out a retry of the half-run statement; throws if it is still half-run then. */
-  async #refuseWhileHalfRun(): Promise<void> {
-    while (this.#halfRun !== undefined && this.#pending !== undefined) await this.#pending;
-    if (this.#halfRun !== undefined) throw halfRunRefusal(this.#halfRun);
+  /**
+   * The statement left half-run, once any wait for a lock on this connection
+   * is over (that wait may run it again, and so reset it); `undefined` if none
+   * is, or if it is `stmt` itself.
+   */
+  async #halfRunOtherThan(stmt?: LibsqlStatement): Promise<HalfRun | undefined> {
+    while (this.#halfRun !== undefined && this.#halfRun.stmt !== stmt && this.#pending !== undefined) {
+      await this.#pending;
+    }
+    return this.#halfRun?.stmt === stmt ? undefined : this.#halfRun;
   }
 
   /**
