@@ -5,6 +5,7 @@ import type { Driver, DriverConnection } from './driver';
 import { Database, libsqlModule, type LibsqlDatabase } from './libsql-module';
 import { NativeConnection } from './native-connection';
 import { mapSqliteError } from './result';
+import { schemaEpochOf, type SchemaEpoch } from './schema-epochs';
 import { readAllDocumented, readerFor, type ReadPath } from './native-read';
 
 /** How connections opened now read rows (see `native-read.ts`). */
@@ -39,13 +40,6 @@ function isReadonly(error: unknown): boolean {
 }
 
 /**
- * One schema epoch per database file, shared by every pool in the process
- * that opens it: DDL through any of them makes all re-prepare. (An in-memory
- * database is private to its driver.)
- */
-const epochs = new Map<string, { value: number }>();
-
-/**
  * `file:` and `:memory:` databases through `libsql`, with one real prepared
  * statement per (connection, SQL). The sharp edges of `libsql` 0.5 are
  * handled here:
@@ -67,7 +61,7 @@ export class NativeDriver implements Driver {
   onBackpressure: (() => void) | undefined;
   readonly #options: NativeDriverOptions;
   /** Bumped by DDL or ROLLBACK on any connection, so every cached statement re-prepares once. */
-  readonly epoch: { value: number };
+  readonly epoch: SchemaEpoch;
 
   constructor(options: NativeDriverOptions) {
     this.#options = options;
@@ -75,12 +69,8 @@ export class NativeDriver implements Driver {
     this.busyTimeoutMs = options.busyTimeoutMs;
     // An in-memory database exists only on the connection that opened it.
     this.maxConnections = options.memory ? 1 : Number.POSITIVE_INFINITY;
-    let epoch = options.memory ? undefined : epochs.get(options.path);
-    if (epoch === undefined) {
-      epoch = { value: 0 };
-      if (!options.memory) epochs.set(options.path, epoch);
-    }
-    this.epoch = epoch;
+    // An in-memory database is private to its driver, and so is its epoch.
+    this.epoch = options.memory ? { value: 0 } : schemaEpochOf(options.path);
   }
 
   async connect(signal?: AbortSignal): Promise<DriverConnection> {
