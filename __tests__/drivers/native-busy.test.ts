@@ -1,6 +1,6 @@
 import { LibsqlError, type ResultSet } from '@libsql/client';
 import { join } from 'node:path';
-import { createPool, type AdaptiveConnectionPool, type MaxChangeEvent } from '../../lib';
+import { createDriver, createPool, readUrl, type AdaptiveConnectionPool, type MaxChangeEvent } from '../../lib';
 import { NativeDriver } from '../../lib/drivers/native';
 import { tempDir, withPool } from '../support/helpers';
 import { holdWriteLock, type LockHolder } from '../support/lock-holder';
@@ -184,6 +184,45 @@ describe('a lock held by another lease of the same pool, as back-pressure', () =
 
   test('a write that waited the whole busy timeout and gave up halves the effective maximum', async () => {
     expect(await writeUnderLock(30)).toEqual({ seen: [{ from: 4, to: 2, reason: 'backpressure' }], effectiveMax: 2 });
+  });
+
+  describe('two adaptive pools sharing one driver', () => {
+    /** Pools `a` then `b` on one driver; a write on `a` gives up on a lock another `a` lease holds. */
+    async function sharedDriverUnderLock(closeBFirst: boolean) {
+      const url = tmp.url('shared.db');
+      const driver = createDriver(readUrl(url), { busyTimeoutMs: 30 });
+      const a = await createPool({ url, max: 4 }, driver);
+      const b = await createPool({ url, max: 4 }, driver);
+      const seen: Record<string, MaxChangeEvent[]> = { a: [], b: [] };
+      a.on('maxChanged', (e) => seen.a!.push(e));
+      b.on('maxChanged', (e) => seen.b!.push(e));
+      try {
+        if (closeBFirst) await b.close();
+        await a.execute('CREATE TABLE t (x)');
+        const [holder, writer] = [await a.acquire(), await a.acquire()];
+        try {
+          await holder.execute('BEGIN IMMEDIATE');
+          await expect(writer.execute('INSERT INTO t VALUES (1)')).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+        } finally {
+          writer.release();
+          holder.release();
+        }
+        return { seen, effectiveMax: { a: a.stats().effectiveMax, b: b.stats().effectiveMax } };
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    }
+
+    test('both shrink, since they share the database that pushed back', async () => {
+      const halved = [{ from: 4, to: 2, reason: 'backpressure' }];
+      expect(await sharedDriverUnderLock(false)).toEqual({ seen: { a: halved, b: halved }, effectiveMax: { a: 2, b: 2 } });
+    });
+
+    test('once one has closed, the other still shrinks', async () => {
+      const result = await sharedDriverUnderLock(true);
+      expect(result.seen.a).toEqual([{ from: 4, to: 2, reason: 'backpressure' }]);
+      expect(result.seen.b).toEqual([]);
+    });
   });
 
   test('with busyTimeoutMs 0 the write fails at once, which says nothing of load: the maximum stays', async () => {

@@ -104,8 +104,9 @@ export interface Driver {
    */
   connect(signal?: AbortSignal): Promise<DriverConnection>;
   /**
-   * Set by the pool: the driver calls it when the database pushes back
-   * (SQLITE_BUSY after waiting, "too many requests"), so the pool can shrink.
+   * Set by the first adaptive pool given the driver: the driver calls it when
+   * the database pushes back (SQLITE_BUSY after waiting, "too many
+   * requests"), and every adaptive pool that shares the driver shrinks.
    */
   onBackpressure?: () => void;
 }

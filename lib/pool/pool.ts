@@ -13,6 +13,7 @@ import { timerDelay } from '../time';
 import { refuseRequest, refuseWaiter, type AcquireOptions, type Refusal } from './admission';
 import { Closing, type CloseOptions } from './closing';
 import { Connector } from './connector';
+import { listenForBackpressure } from './driver-backpressure';
 import { Opening } from './opening';
 import { PoolEmitter } from './emitter';
 import { LeakDetector } from './leak-detector';
@@ -55,6 +56,8 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
   readonly #maintenance: Maintenance;
   /** The effective maximum: lowered by back-pressure in an adaptive pool, fixed otherwise. */
   readonly #limit: BackpressureLimit;
+  /** Stops hearing the driver's backpressure (an adaptive pool's), when closing. */
+  readonly #stopListening: (() => void) | undefined;
   readonly #leaks: LeakDetector<PooledConnection<M>> | undefined;
   /** Setup and checkin hooks, and the session state restored at checkin. */
   readonly #sessions: SessionKeeper;
@@ -90,7 +93,7 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
     if (this.#cache !== false) new StatementCacheSubscriber(this.#cache).attach(this);
     this.#sessions = new SessionKeeper(this.#cache, c.afterConnect, c.afterRelease);
     this.#limit = poolLimit(c, driver.maxConnections);
-    if (c.adaptive) driver.onBackpressure = () => this.#onBackpressure();
+    this.#stopListening = c.adaptive ? listenForBackpressure(driver, () => this.#onBackpressure()) : undefined;
     this.#connector = Connector.forPool(c, driver, {
       // Part of opening it: a setup that fails is a failed connect (and closed).
       setUp: c.afterConnect === undefined ? undefined : (id, connection) => this.#sessions.setUp(id, connection),
@@ -270,6 +273,7 @@ export class AdaptiveConnectionPool<M extends RowMode = 'client'> extends EventE
         this.#connector.stop(poolClosed());
         this.#waiters.rejectAll(poolClosed);
         this.#maintenance.stop();
+        this.#stopListening?.();
       },
       pump: () => this.#pump(),
       busy: () => this.#slots.size > 0 || this.#connector.creating > 0,
