@@ -1,6 +1,6 @@
 import type { IntMode } from '@libsql/client';
 import { DRIVER_DEFAULTS } from './drivers/create-driver';
-import type { RowMode } from './drivers/row-mode';
+import { ROW_MODES, type RowMode } from './drivers/row-mode';
 import type { AfterConnectHook, AfterReleaseHook } from './session';
 import {
   DEFAULT_ADMISSION,
@@ -39,9 +39,12 @@ export interface PoolConfig {
    * How rows come back: `'client'`, the row objects of `@libsql/client`
    * (indexed and named); `'array'`, plain arrays of the column values, in
    * the order of `columns`, with `intMode` applied (a local file then builds
-   * no row object at all). One call can ask for the other mode with
-   * `execute({ sql, args, rowMode })`. `createPooledClient` refuses
-   * `'array'`: a `Client`'s rows are the client's. @default 'client'
+   * no row object at all); `'object'`, plain objects keyed by column name,
+   * as pg and better-sqlite3 return (where a name repeats, the first
+   * column's value, as in the client's rows). One call can ask for another
+   * mode with `execute({ sql, args, rowMode })`. `createPooledClient`
+   * refuses all but `'client'`: a `Client`'s rows are the client's.
+   * @default 'client'
    */
   rowMode?: RowMode;
   /**
@@ -277,9 +280,11 @@ export const FIELDS = {
   },
   rowMode: {
     kind: 'choice',
-    values: ['client', 'array'],
+    values: ROW_MODES,
     default: 'client',
-    doc: "`'array'`: rows are plain arrays of values (no row objects built); per call: `execute({ sql, args, rowMode })`. Not in `createPooledClient`.",
+    doc:
+      "`'array'`: rows are plain arrays of values (no row objects built); `'object'`: plain objects keyed by column name " +
+      '(no indexes); per call: `execute({ sql, args, rowMode })`. Not in `createPooledClient`.',
   },
   remoteEncryptionKey: {
     kind: 'string',

@@ -5,7 +5,7 @@ export type { AcquireOptions } from './pool/admission';
 export type { CloseOptions } from './pool/closing';
 export { PooledConnection } from './pool/pooled-connection';
 export type { BatchStatement, ExecuteStatement, ResultFor, RowModeStatement } from './pool/pooled-connection';
-export type { ArrayResultSet, ResultIn, RowMode } from './drivers/row-mode';
+export type { ArrayResultSet, ObjectResultSet, ResultIn, RowMode } from './drivers/row-mode';
 export type { RowModeOf } from './pool/create-pool';
 export { resolveConfig } from './config';
 export type { PoolConfig, ResolvedConfig, StatementCacheBounds, StatementCacheSetting } from './config';

@@ -4,6 +4,7 @@ import {
   createPooledClient,
   type AdaptiveConnectionPool,
   type ArrayResultSet,
+  type ObjectResultSet,
   type PoolConfig,
   type RowMode,
 } from '../../lib';
@@ -11,9 +12,10 @@ import { tempDir } from '../support/helpers';
 import { servers, table } from '../support/remote';
 
 // `rowMode: 'array'` promises the values of the client's rows, in column
-// order, as plain arrays: every case compares them with `Array.from` of the
-// rows the client itself returns (and of the pool's own client rows, which is
-// all an in-memory database can be compared with), on each backend.
+// order, as plain arrays, and `rowMode: 'object'` the same values as plain
+// objects keyed by column name: every case compares them with the rows the
+// client itself returns (and with the pool's own client rows, which is all an
+// in-memory database can be compared with), on each backend.
 
 type Backend = 'file' | 'memory' | 'ws' | 'http';
 const BACKENDS: Backend[] = ['file', 'memory', 'ws', 'http'];
@@ -62,8 +64,17 @@ async function withFixture(
   }
 }
 
+/** What `rowMode: 'object'` promises for a row of values: one property per name, the first column of a name winning. */
+function keyed(columns: string[], values: ArrayLike<unknown>): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  columns.forEach((name, i) => {
+    if (!Object.hasOwn(row, name)) Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true });
+  });
+  return row;
+}
+
 /** The result without its rows, as a caller sees it. */
-function meta(result: ResultSet | ArrayResultSet): unknown {
+function meta(result: ResultSet | ArrayResultSet | ObjectResultSet): unknown {
   const { columns, columnTypes, rowsAffected, lastInsertRowid } = result;
   return { columns, columnTypes, rowsAffected, lastInsertRowid };
 }
@@ -97,6 +108,33 @@ describe.each(BACKENDS)('rowMode on %s', (backend) => {
       });
     });
 
+    test("'object' rows are plain objects of the client's values by name, run after run (the later ones from the cache)", async () => {
+      await withFixture(backend, { intMode, rowMode: 'object' }, async ({ pool, client, t }) => {
+        const sql = `SELECT ${columns} FROM ${t} ORDER BY id`;
+        const reference = await pool.execute({ sql, rowMode: 'client' });
+        const expected = reference.rows.map((row) => keyed(reference.columns, row));
+        if (client !== undefined) {
+          const theirs = await client.execute(sql);
+          expect(theirs.rows.map((row) => keyed(theirs.columns, row))).toEqual(expected);
+        }
+        const json = reference.toJSON() as { rows: unknown[][] };
+        for (let run = 0; run < 3; run++) {
+          const result = await pool.execute(sql);
+          for (const row of result.rows) {
+            expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+            expect(Object.keys(row)).toEqual(reference.columns);
+          }
+          expect(result.rows).toStrictEqual(expected);
+          expect(meta(result)).toEqual(meta(reference));
+          expect(result.toJSON()).toEqual({ ...reference.toJSON(), rows: json.rows.map((row) => keyed(reference.columns, row)) });
+        }
+        if (intMode !== 'number') {
+          const big = await pool.execute(`SELECT big FROM ${t} WHERE big > 1`);
+          expect(big.rows).toEqual([{ big: intMode === 'bigint' ? BigInt(BIG) : BIG }]);
+        }
+      });
+    });
+
     test("a per-call rowMode overrides the pool's, either way", async () => {
       await withFixture(backend, { intMode }, async ({ pool, t }) => {
         const sql = `SELECT ${columns} FROM ${t} ORDER BY id`;
@@ -111,18 +149,21 @@ describe.each(BACKENDS)('rowMode on %s', (backend) => {
           expect(again.rows).toEqual(asArrays.rows);
         });
         expect(Array.isArray((await pool.execute(sql)).rows[0])).toBe(false);
+        const asObjects = await pool.execute({ sql, rowMode: 'object' });
+        expect(asObjects.rows).toEqual(asClient.rows.map((row) => keyed(asClient.columns, row)));
+        expect(Object.hasOwn(asObjects.rows[0]!, 0)).toBe(false);
       });
     });
   });
 
-  test("intMode 'number' still refuses an unsafe integer with a RangeError in 'array' mode", async () => {
-    await withFixture(backend, { rowMode: 'array' }, async ({ pool, client, t }) => {
+  test.each(['array', 'object'] as const)("intMode 'number' still refuses an unsafe integer with a RangeError in '%s' mode", async (rowMode) => {
+    await withFixture(backend, { rowMode }, async ({ pool, client, t }) => {
       const sql = `SELECT big FROM ${t} ORDER BY id`;
       if (client !== undefined) await expect(client.execute(sql)).rejects.toThrow(RangeError);
       await expect(pool.execute({ sql, rowMode: 'client' })).rejects.toThrow(RangeError);
       await expect(pool.execute(sql)).rejects.toThrow(RangeError);
       // The connection stays usable.
-      expect((await pool.execute(`SELECT count(*) FROM ${t}`)).rows).toEqual([[2]]);
+      expect((await pool.execute({ sql: `SELECT count(*) FROM ${t}`, rowMode: 'array' })).rows).toEqual([[2]]);
     });
   });
 
@@ -148,6 +189,43 @@ describe.each(BACKENDS)('rowMode on %s', (backend) => {
         await tx.execute(`UPDATE ${t} SET s = 'cinq' WHERE i = 5`);
         expect((await tx.execute(`SELECT s FROM ${t} WHERE i = 5`)).rows).toEqual([['cinq']]);
       });
+    });
+  });
+
+  test("writes, batches and transactions in 'object' mode keep the result's other fields", async () => {
+    await withFixture(backend, { rowMode: 'object' }, async ({ pool, t }) => {
+      const insert = await pool.execute({ sql: `INSERT INTO ${t} (i, s) VALUES (?, ?)`, args: [5, 'five'] });
+      expect([insert.rows, insert.rowsAffected, insert.lastInsertRowid]).toEqual([[], 1, 3n]);
+      const returning = await pool.execute(`INSERT INTO ${t} (i, s) VALUES (6, 'six') RETURNING id, s`);
+      expect(returning.rows).toEqual([{ id: 4, s: 'six' }]);
+
+      const [count, rows] = await pool.batch([`SELECT count(*) AS c FROM ${t}`, `SELECT i, s FROM ${t} WHERE id > 2 ORDER BY id`]);
+      expect(count!.rows).toEqual([{ c: 4 }]);
+      expect(rows!.rows).toStrictEqual([
+        { i: 5, s: 'five' },
+        { i: 6, s: 'six' },
+      ]);
+
+      await pool.transaction(async (tx) => {
+        await tx.execute(`UPDATE ${t} SET s = 'cinq' WHERE i = 5`);
+        expect((await tx.execute(`SELECT s FROM ${t} WHERE i = 5`)).rows).toEqual([{ s: 'cinq' }]);
+      });
+    });
+  });
+
+  test("a repeated column name keeps the first value in an object, as a client row does; `length` and `__proto__` are columns like any", async () => {
+    await withFixture(backend, { rowMode: 'object' }, async ({ pool, client }) => {
+      const sql = "SELECT 1 AS a, 2 AS a, 'x' AS length, 3 AS __proto__";
+      const [row] = (await pool.execute(sql)).rows;
+      expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+      expect(Object.entries(row!)).toEqual([
+        ['a', 1],
+        ['length', 'x'],
+        ['__proto__', 3],
+      ]);
+      if (client !== undefined) expect((await client.execute(sql)).rows[0]!['a']).toBe(1);
+      const [batched] = await pool.batch([sql]);
+      expect(Object.entries(batched!.rows[0]!)).toEqual(Object.entries(row!));
     });
   });
 
@@ -179,8 +257,8 @@ describe('rowMode validation', () => {
     }
   });
 
-  test("createPooledClient refuses rowMode 'array' (a Client's rows are the client's) and takes 'client'", async () => {
-    const refused = createPooledClient({ url: ':memory:', rowMode: 'array' });
+  test.each(['array', 'object'] as const)("createPooledClient refuses rowMode '%s' (a Client's rows are the client's) and takes 'client'", async (rowMode) => {
+    const refused = createPooledClient({ url: ':memory:', rowMode });
     await expect(refused).rejects.toBePoolError('INVALID_CONFIG');
     await expect(refused).rejects.toThrow('rowMode');
     const client = await createPooledClient({ url: ':memory:', rowMode: 'client' });
@@ -199,9 +277,13 @@ describe('rowMode validation', () => {
       const objects: ResultSet = await pool.execute({ sql: 'SELECT 1 AS one', rowMode: 'client' });
       const named: Value = (await plain.execute('SELECT 1 AS one')).rows[0]!['one']!;
       const perCall: Value[][] = (await plain.execute({ sql: 'SELECT 1', rowMode: 'array' })).rows;
+      const keyedRows: Record<string, Value>[] = (await plain.execute({ sql: 'SELECT 1 AS one', rowMode: 'object' })).rows;
       // @ts-expect-error: arrays have no named columns.
       void (await pool.execute('SELECT 1 AS one')).rows[0]!.one;
-      expect([arrays, objects.rows.length, named, perCall]).toEqual([[[1]], 1, 1, [[1]]]);
+      // @ts-expect-error: object rows are not the client's rows.
+      const notClient: ResultSet = await plain.execute({ sql: 'SELECT 1 AS one', rowMode: 'object' });
+      void notClient;
+      expect([arrays, objects.rows.length, named, perCall, keyedRows]).toEqual([[[1]], 1, 1, [[1]], [{ one: 1 }]]);
     } finally {
       await pool.close();
       await plain.close();

@@ -81,7 +81,9 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const viaPool = (await pool.execute(o.sql, [1])).rows[0];
   const viaClient = (await client.execute({ sql: o.sql, args: [1] })).rows[0];
   const viaArray = (await pool.execute({ sql: o.sql, args: [1], rowMode: 'array' })).rows[0];
-  for (const [who, row] of [['pool', viaPool], ['client', viaClient], ['pool-array', viaArray]] as const) {
+  const keyed = (await pool.execute({ sql: o.sql, args: [1], rowMode: 'object' })).rows[0]!;
+  const viaObject = columns.map((name) => keyed[name]);
+  for (const [who, row] of [['pool', viaPool], ['client', viaClient], ['pool-array', viaArray], ['pool-object', viaObject]] as const) {
     if (JSON.stringify(Array.from(row as ArrayLike<unknown>)) !== JSON.stringify(expected)) {
       throw new Error(`${who} returned ${JSON.stringify(row)}, raw returned ${JSON.stringify(expected)}`);
     }
@@ -105,6 +107,14 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
       opsPerIteration: B,
       fn: async () => {
         for (let i = 0; i < B; i++) await pool.execute({ sql: o.sql, args: [next()], rowMode: 'array' });
+      },
+    },
+    {
+      name: 'pool-object',
+      label: "pool.execute({ sql, args: [id], rowMode: 'object' })",
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await pool.execute({ sql: o.sql, args: [next()], rowMode: 'object' });
       },
     },
     {
@@ -250,6 +260,9 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   // What rows as arrays save over the client's row objects, on the same pool and query.
   const rows = "the difference is building the client's row objects (indexes and length by defineProperty)";
   comparisons.push(compare(results, 'pool', null, "reference: rowMode 'array' vs the client's rows", rows, 'pool-array'));
+  const objects = 'plain objects keyed by name: one assignment per column, no indexes or length';
+  comparisons.push(compare(results, 'client', null, "reference: rowMode 'object' vs the client", objects, 'pool-object'));
+  comparisons.push(compare(results, 'pool', null, "reference: rowMode 'object' vs the client's rows", objects, 'pool-object'));
   emitReport({
     case: o.key,
     title: o.title,

@@ -2,6 +2,7 @@ import * as hrana from '@libsql/hrana-client';
 import { LibsqlError } from '@libsql/core/api';
 import { ResultSetImpl } from '@libsql/core/util';
 import type { InArgs, ResultSet } from '@libsql/client';
+import { withRowMode } from './result';
 import type { RowMode } from './row-mode';
 
 // `@libsql/client` 0.18's conversions between its statements and results and
@@ -23,17 +24,18 @@ export function stmtToHrana(sql: string | hrana.Sql, args: InArgs | undefined): 
 
 /**
  * The client's result for Hrana's rows, which are already the client's row
- * objects; in `rowMode` `'array'` each becomes the array of its values
- * (hrana-client applied `intMode` as it built them).
+ * objects (hrana-client applied `intMode` as it built them), in the rows of
+ * `rowMode`.
  */
-export function resultSetFromHrana(rows: hrana.RowsResult, rowMode?: RowMode): ResultSet {
-  return new ResultSetImpl(
+export function resultSetFromHrana(rows: hrana.RowsResult, rowMode: RowMode = 'client'): ResultSet {
+  const result = new ResultSetImpl(
     rows.columnNames.map((c) => c ?? ''),
     rows.columnDecltypes.map((c) => c ?? ''),
-    (rowMode === 'array' ? rows.rows.map((row) => Array.from(row)) : rows.rows) as unknown as ResultSet['rows'],
+    rows.rows as unknown as ResultSet['rows'],
     rows.affectedRowCount,
     rows.lastInsertRowid,
   );
+  return withRowMode(result, rowMode);
 }
 
 /** Hrana's errors become the client's `LibsqlError`s, with the same codes. */

@@ -7,7 +7,7 @@ import { normaliseArgs } from './args';
 import { Database, libsqlModule, type LibsqlDatabase } from './libsql-module';
 import { NativeStatement, type LibsqlStatement } from './native-statement';
 import { describeSql } from './sql-text';
-import { ResultSetImpl, arraysFromSql, mapSqliteError, rowsFromSql } from './result';
+import { ObjectRowsResult, ResultSetImpl, arraysFromSql, mapSqliteError, objectsFromArrays, rowsFromSql } from './result';
 import type { RowMode } from './row-mode';
 import { readerFor, type ReadAll } from './native-read';
 
@@ -241,9 +241,13 @@ export class NativeConnection implements DriverConnection {
       throw mapped;
     }
     const columns = st.columns!;
+    if (rowMode === undefined || rowMode === 'client') {
+      return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), rowsFromSql(raw, columns, intMode), 0, undefined);
+    }
     // `raw(true)` already gave arrays: in 'array' mode they are the rows, once their values are the client's.
-    const rows = rowMode === 'array' ? (arraysFromSql(raw, intMode) as unknown as Row[]) : rowsFromSql(raw, columns, intMode);
-    return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), rows, 0, undefined);
+    const arrays = arraysFromSql(raw, intMode);
+    if (rowMode === 'array') return new ResultSetImpl(columns.slice(), st.columnTypes!.slice(), arrays as unknown as Row[], 0, undefined);
+    return new ObjectRowsResult(columns.slice(), st.columnTypes!.slice(), objectsFromArrays(arrays, columns), 0, undefined);
   }
 
   async executeMultiple(sql: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { LibsqlError } from '@libsql/core/api';
 import type { IntMode, ResultSet, Row, Value } from '@libsql/client';
-import type { ArrayResultSet } from './row-mode';
+import type { RowMode } from './row-mode';
 import { ResultSetImpl } from '@libsql/core/util';
 
 // The row and error shapes below are `@libsql/client` 0.18's (`sqlite3.js`),
@@ -27,14 +27,94 @@ export function arraysFromSql(raw: unknown[][], intMode: IntMode): Value[][] {
 }
 
 /**
- * A result with the client's rows turned into arrays, for rows that come
- * already built (a server's): `Array.from` reads a row's `length` and indexes,
- * which hold every column even where names repeat.
+ * A result whose rows come already built as the client's (a server's, or a
+ * batch's) in the rows of `rowMode`: for `'array'`, `Array.from` reads a
+ * row's `length` and indexes, which hold every column even where names repeat.
  */
-export function withArrayRows(result: ResultSet): ArrayResultSet {
-  const rows = result.rows.map((row) => Array.from(row));
+export function withRowMode(result: ResultSet, rowMode: RowMode): ResultSet {
+  if (rowMode === 'client') return result;
   const { columns, columnTypes, rowsAffected, lastInsertRowid } = result;
-  return new ResultSetImpl(columns, columnTypes, rows as unknown as Row[], rowsAffected, lastInsertRowid) as unknown as ArrayResultSet;
+  if (rowMode === 'array') {
+    const rows = result.rows.map((row) => Array.from(row));
+    return new ResultSetImpl(columns, columnTypes, rows as unknown as Row[], rowsAffected, lastInsertRowid);
+  }
+  return new ObjectRowsResult(columns, columnTypes, objectsFromArrays(result.rows, columns), rowsAffected, lastInsertRowid);
+}
+
+/**
+ * The result of `rowMode` `'object'`. The client's `toJSON()` reads each row
+ * as an array, which a keyed object is not: here each row is an object of the
+ * same JSON values (a bigint as its digits, a blob as base64).
+ */
+export class ObjectRowsResult extends ResultSetImpl {
+  constructor(
+    columns: string[],
+    columnTypes: string[],
+    rows: Record<string, Value>[],
+    rowsAffected: number,
+    lastInsertRowid: bigint | undefined,
+  ) {
+    super(columns, columnTypes, rows as unknown as Row[], rowsAffected, lastInsertRowid);
+  }
+
+  override toJSON(): ReturnType<ResultSetImpl['toJSON']> {
+    const json = super.toJSON();
+    json.rows = (this.rows as unknown as Record<string, Value>[]).map(objectToJson);
+    return json;
+  }
+}
+
+function objectToJson(row: Record<string, Value>): Record<string, unknown> {
+  const json: Record<string, unknown> = {};
+  for (const name of Object.keys(row)) {
+    const value = row[name];
+    setColumn(
+      json,
+      name,
+      typeof value === 'bigint' ? '' + value : value instanceof ArrayBuffer ? Buffer.from(value).toString('base64') : value,
+    );
+  }
+  return json;
+}
+
+/**
+ * Rows of `rowMode` `'object'` from rows of values (arrays, or the client's
+ * rows, which are indexed): one enumerable property per column name, the
+ * first column of a name winning as in the client's rows. Values are taken
+ * as they are: converted already (`arraysFromSql`, or the client's own).
+ */
+export function objectsFromArrays(values: ArrayLike<Value>[], columns: string[]): Record<string, Value>[] {
+  const rows = new Array<Record<string, Value>>(values.length);
+  const assignable = distinctNames(columns);
+  for (let r = 0; r < values.length; r++) {
+    const from = values[r]!;
+    const row: Record<string, Value> = {};
+    if (assignable) {
+      for (let i = 0; i < columns.length; i++) row[columns[i]!] = from[i]!;
+    } else {
+      for (let i = 0; i < columns.length; i++) if (!Object.hasOwn(row, columns[i]!)) setColumn(row, columns[i]!, from[i]!);
+    }
+    rows[r] = row;
+  }
+  return rows;
+}
+
+/** A named property as the client defines one: also for `__proto__`, which an assignment would take as the prototype. */
+function setColumn(row: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(row, name, { value, enumerable: true, configurable: true, writable: true });
+}
+
+/** Whether `distinctNames` holds for a column array, remembered per array (a statement keeps its own). */
+const distinctness = new WeakMap<string[], boolean>();
+
+/** Whether assigning every column name builds an object row: no name repeats, and none is `__proto__`. */
+function distinctNames(columns: string[]): boolean {
+  let distinct = distinctness.get(columns);
+  if (distinct === undefined) {
+    distinct = !columns.includes('__proto__') && new Set(columns).size === columns.length;
+    distinctness.set(columns, distinct);
+  }
+  return distinct;
 }
 
 const MIN_SAFE = -9007199254740991n;

@@ -4,8 +4,8 @@ import { transactionModeToBegin } from '@libsql/core/util';
 import { PoolError, describeValue } from '../errors';
 import type { ConnectionId } from '../events';
 import type { DriverBatchStep, DriverConnection, DriverStatement } from '../drivers/driver';
-import { withArrayRows } from '../drivers/result';
-import type { ResultIn, RowMode } from '../drivers/row-mode';
+import { withRowMode } from '../drivers/result';
+import { ROW_MODES, type ResultIn, type RowMode } from '../drivers/row-mode';
 import type { PreparedStatementCache } from '../statement-cache';
 import type { ConnectionResource } from './resources';
 import { queryChannel } from '../diagnostics';
@@ -282,7 +282,8 @@ export class PooledConnection<M extends RowMode = 'client'> {
     }
     const sent = batch.call(connection, steps, begin);
     // A batch is sent whole, so its rows are converted once it has answered.
-    const running = this.#rowMode === 'array' ? sent.then((results) => results.map(withArrayRows) as unknown as ResultSet[]) : sent;
+    const rowMode = this.#rowMode;
+    const running = rowMode === 'client' ? sent : sent.then((results) => results.map((result) => withRowMode(result, rowMode)));
     if (cache !== false && changing.length > 0) {
       const uncache = () => {
         for (const statement of changing) cache.delete(this.connectionId, statement.sql);
@@ -422,10 +423,10 @@ function statementOf(
   if (typeof stmtOrSql === 'object' && stmtOrSql !== null && typeof stmtOrSql.sql === 'string') {
     const own = (stmtOrSql as { rowMode?: unknown }).rowMode;
     if (own === undefined) return { sql: stmtOrSql.sql, args: stmtOrSql.args, rowMode };
-    if (own !== 'client' && own !== 'array') {
-      throw new PoolError('INVALID_ARGUMENT', `Expected \`rowMode\` to be 'client' or 'array', got ${describeValue(own)}`);
+    if (!(ROW_MODES as readonly unknown[]).includes(own)) {
+      throw new PoolError('INVALID_ARGUMENT', `Expected \`rowMode\` to be one of ${ROW_MODES.map((m) => `'${m}'`).join(', ')}, got ${describeValue(own)}`);
     }
-    return { sql: stmtOrSql.sql, args: stmtOrSql.args, rowMode: own };
+    return { sql: stmtOrSql.sql, args: stmtOrSql.args, rowMode: own as RowMode };
   }
   throw new PoolError('INVALID_ARGUMENT', `Expected a SQL string or { sql, args }, got ${describeValue(stmtOrSql)}`);
 }
