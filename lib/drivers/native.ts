@@ -60,7 +60,10 @@ export class NativeDriver implements Driver {
   readonly busyTimeoutMs: number;
   onBackpressure: (() => void) | undefined;
   readonly #options: NativeDriverOptions;
-  /** Bumped by DDL or ROLLBACK on any connection, so every cached statement re-prepares once. */
+  /**
+   * Bumped by DDL or ROLLBACK on any connection, so every cached statement re-prepares once.
+   * @internal
+   */
   readonly epoch: SchemaEpoch;
 
   constructor(options: NativeDriverOptions) {

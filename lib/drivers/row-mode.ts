@@ -4,9 +4,6 @@ import type { ResultSet, Value } from '@libsql/client';
 // declarations, which must not import `@libsql/core/util` (its ESM typings do
 // not resolve under node16).
 
-/** Every `RowMode`, in the order error messages name them. */
-export const ROW_MODES = ['client', 'array', 'object'] as const;
-
 /**
  * How rows come back: `'client'`, the objects `@libsql/client` returns
  * (indexed and named); `'array'`, plain arrays of the column values, in the
@@ -15,7 +12,10 @@ export const ROW_MODES = ['client', 'array', 'object'] as const;
  * better-sqlite3's rows by default (where a name repeats, the first column's
  * value, as in the client's rows).
  */
-export type RowMode = (typeof ROW_MODES)[number];
+export type RowMode = 'client' | 'array' | 'object';
+
+/** Every `RowMode`, in the order error messages name them. */
+export const ROW_MODES: readonly RowMode[] = ['client', 'array', 'object'];
 
 /** A `ResultSet` whose rows are plain arrays (`rowMode: 'array'`); everything else is as in `ResultSet`. */
 export interface ArrayResultSet extends Omit<ResultSet, 'rows'> {
