@@ -19,6 +19,8 @@ export interface SqldServer {
   start(): Promise<void>;
   /** Stops it for good and removes its data. */
   dispose(): Promise<void>;
+  /** The last 4,000 characters sqld wrote to stderr (where a panic goes; its log goes to stdout). */
+  stderr(): string;
 }
 
 export async function freePort(): Promise<number> {
@@ -39,13 +41,13 @@ export async function startSqld(extraArgs: string[] = []): Promise<SqldServer> {
   const port = await freePort();
   const httpUrl = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
+  let stderr = '';
 
   const start = async (): Promise<void> => {
     const args = ['--db-path', dbPath, '--http-listen-addr', `127.0.0.1:${port}`, '--no-welcome', ...extraArgs];
     const proc = spawn(SQLD, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let stderr = '';
     proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     child = proc;
     await waitForHealth(httpUrl, proc, () => stderr);
@@ -76,6 +78,7 @@ export async function startSqld(extraArgs: string[] = []): Promise<SqldServer> {
       await stop(0);
       rmSync(dir, { recursive: true, force: true });
     },
+    stderr: () => stderr,
   };
 }
 
