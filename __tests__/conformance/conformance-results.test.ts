@@ -633,6 +633,61 @@ const cases: Case[] = [
       { sql: 'SELECT ?', args: [2n ** 63n - 1n] },
     ],
   },
+  // --- one row at most, by LIMIT (read with one step on files) ------------
+  {
+    name: 'LIMIT 1: a row, no row, every value type',
+    setup: PEOPLE,
+    steps: [
+      ['SELECT * FROM people WHERE id = ? LIMIT 1', [1]],
+      ['SELECT * FROM people WHERE id = ? LIMIT 1', [99]],
+      ['SELECT * FROM people WHERE id = ? LIMIT 1', [3]],
+      'SELECT name FROM people ORDER BY name DESC LIMIT 1 OFFSET 1',
+      'SELECT name FROM people LIMIT 0',
+      'WITH n AS (SELECT name FROM people) SELECT * FROM n LIMIT 1',
+    ],
+  },
+  {
+    name: 'LIMIT ? bound to 1, then more, then 1 and 0 again',
+    setup: PEOPLE,
+    steps: [
+      ['SELECT id, kind FROM pets WHERE owner = ? ORDER BY id LIMIT ?', [1, 1]],
+      ['SELECT id, kind FROM pets WHERE owner = ? ORDER BY id LIMIT ?', [1, 5]],
+      ['SELECT id, kind FROM pets WHERE owner = ? ORDER BY id LIMIT ?', [3, 1]],
+      ['SELECT id, kind FROM pets WHERE owner = ? ORDER BY id LIMIT ?', [3, -1]],
+      ['SELECT id, kind FROM pets WHERE owner = ? ORDER BY id LIMIT ?', [1, 0]],
+      ['SELECT id, kind FROM pets WHERE owner = ? ORDER BY id LIMIT ?', [1, 1n]],
+      ['SELECT id FROM pets ORDER BY id LIMIT ? OFFSET ?', [1, 3]],
+    ],
+  },
+  {
+    name: 'LIMITs that do not bound the rows to one',
+    setup: PEOPLE,
+    steps: [
+      // `LIMIT offset, count`: the first value is the offset.
+      ['SELECT id FROM pets ORDER BY id LIMIT ?, ?', [1, 3]],
+      'SELECT id FROM pets ORDER BY id LIMIT 1, 3',
+      'SELECT id FROM pets WHERE id > (SELECT 1 LIMIT 1) ORDER BY id',
+      'SELECT * FROM (SELECT id FROM pets ORDER BY id LIMIT 1) UNION ALL SELECT 7',
+      'SELECT id FROM pets ORDER BY id LIMIT 1 + 1',
+      ['SELECT id FROM pets ORDER BY id LIMIT :n', { n: 1 }],
+    ],
+  },
+  {
+    name: 'LIMIT 1: errors as the client raises them',
+    setup: PEOPLE,
+    steps: [
+      ['SELECT json(?) LIMIT 1', ['{']],
+      ['SELECT json(?) LIMIT 1', ['{}']],
+      ['SELECT id FROM pets LIMIT ?', ['x']],
+      'SELECT nope FROM people LIMIT 1',
+    ],
+  },
+  {
+    name: "LIMIT 1 in intMode 'number': an unsafe integer is a RangeError",
+    intMode: 'number',
+    setup: BIG,
+    steps: [['SELECT n FROM big WHERE id = ? LIMIT 1', [9007199254740993n]], 'SELECT id FROM big ORDER BY id LIMIT 1'],
+  },
 ];
 
 describe.each(BACKENDS)('on %s', (backend) => {

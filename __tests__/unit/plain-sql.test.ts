@@ -42,6 +42,7 @@ describe('which texts the shortcut reads', () => {
     ['ROLLBACK', 'ROLLBACK'],
     ['a leading parenthesis', '(SELECT 1)'],
     ['a longer first word', 'SELECTED 1'],
+    ['a LIMIT, which may bound a SELECT to one row', 'SELECT * FROM t WHERE id = ? LIMIT 1'],
     ['nothing', '   '],
   ])('a text with %s is left to the tokenizer', (_, sql) => {
     expect(describePlain(sql)).toBeUndefined();
@@ -54,7 +55,7 @@ describe('the shortcut and the tokenizer agree', () => {
     fc.constantFrom(
       'FROM', 'INTO', 'TEMP', 'TEMPORARY', 'ATTACH', 'DETACH', 'PRAGMA', 'count', 't', '1', '2.5', '0x1F', '(', ')',
       ',', '.', '*', '=', '-', '/', '%', '<', '>', '?', '?2', '?10', ';', ':a', '@b', '$c', '#d', "'it''s'", "'*'",
-      '"col"', '`x`', '[y z]', '--', '/*', '*/', '\n', 'é',
+      '"col"', '`x`', '[y z]', '--', '/*', '*/', '\n', 'é', 'LIMIT', 'limit', 'OFFSET', '0',
     ),
     fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,6}$/),
   );

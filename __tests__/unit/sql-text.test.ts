@@ -167,6 +167,48 @@ describe('what a statement may change in the session', () => {
   });
 });
 
+describe('one row at most, by the statement\'s own LIMIT', () => {
+  test.each<[string, number]>([
+    ['SELECT * FROM t WHERE id = ? LIMIT 1', 0],
+    ['select * from t limit 0', 0],
+    ['SELECT a FROM t LIMIT 1 OFFSET 20', 0],
+    ['SELECT a FROM t LIMIT 1 OFFSET ?', 0],
+    ['SELECT a FROM t WHERE b = :b LIMIT 1', 0],
+    ['SELECT a FROM t LIMIT 1; SELECT b FROM u', 0],
+    ['SELECT a FROM t LIMIT 1 -- the first', 0],
+    ['WITH c AS (SELECT * FROM t LIMIT 5) SELECT * FROM c LIMIT 1', 0],
+    ['SELECT a FROM t UNION SELECT b FROM u LIMIT 1', 0],
+    ['SELECT * FROM t LIMIT ?', 1],
+    ['SELECT * FROM t WHERE a = ? AND b = ? LIMIT ? OFFSET ?', 3],
+    ['SELECT * FROM t WHERE a = ? LIMIT?', 2],
+    // Not one row at most, or not said so by the text alone.
+    ['SELECT * FROM t LIMIT 2', -1],
+    ['SELECT * FROM t LIMIT 01', -1],
+    ['SELECT * FROM t LIMIT 1 + 1', -1],
+    ['SELECT * FROM t LIMIT 1, 5', -1],
+    ['SELECT * FROM t LIMIT ?, ?', -1],
+    ['SELECT * FROM t LIMIT (1)', -1],
+    ['SELECT * FROM (SELECT * FROM t LIMIT 1)', -1],
+    ['SELECT * FROM t WHERE a IN (SELECT a FROM u LIMIT 1)', -1],
+    ['SELECT * FROM t LIMIT :n', -1],
+    ['SELECT * FROM t WHERE a = :a LIMIT ?', -1],
+    ['SELECT * FROM t WHERE a = ?1 LIMIT ?', -1],
+    ['SELECT * FROM t LIMIT ?2', -1],
+    ['SELECT * FROM t LIMIT 1 OFFSET 2 + 1', -1],
+    ['SELECT * FROM t \u0131imit 1', -1],
+    ['SELECT * FROM t LIM\u0131T 1', -1],
+    ["SELECT 'LIMIT 1'", -1],
+    ['SELECT * FROM t /* LIMIT 1 */', -1],
+    ['SELECT * FROM t; SELECT * FROM u LIMIT 1', -1],
+    ['DELETE FROM t LIMIT 1', -1],
+    ['EXPLAIN SELECT * FROM t LIMIT 1', -1],
+    ['VALUES (1), (2) LIMIT 1', -1],
+    ['CREATE VIEW v AS SELECT * FROM t LIMIT 1', -1],
+  ])('%j: oneRowLimit %i', (sql, limit) => {
+    expect(describeSql(sql).oneRowLimit).toBe(limit);
+  });
+});
+
 describe('comments and whitespace between tokens change nothing', () => {
   // Tokens that stay tokens whatever separates them; no `-` or `/`, which a
   // following comment could join.
@@ -176,7 +218,7 @@ describe('comments and whitespace between tokens change nothing', () => {
       'TRANSACTION', 'TO', 'SAVEPOINT', 'RELEASE', 'CREATE', 'DROP', 'ALTER', 'TABLE', 'TEMP', 'TEMPORARY', 'PRAGMA',
       'ATTACH', 'DETACH', 'EXPLAIN', 'QUERY', 'PLAN', 'count', 't', 'main', 'foreign_keys', 'busy_timeout', '1', '2.5',
       '(', ')', ',', '.', '*', '=', ';', '?', '?2', ':a', '@b', '$c', '#d', ':a', "'it''s'", "'temp'", "'?'",
-      '"col"', '"temp"', '`x`', '[y z]', "x'00'",
+      '"col"', '"temp"', '`x`', '[y z]', "x'00'", 'LIMIT', 'limit', 'OFFSET', '0',
     ),
     fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,6}$/),
   );
@@ -216,6 +258,7 @@ describe('comments and whitespace between tokens change nothing', () => {
       "PRAGMA main . 'foreign_keys' = 0",
       'EXPLAIN QUERY PLAN PRAGMA busy_timeout ( 5 )',
       'SELECT count ( * ) , ?3 , :a FROM t',
+      'SELECT * FROM t WHERE a = ? LIMIT ? OFFSET ?',
     );
     fc.assert(
       fc.property(statements, separator, (sql, sep) => {

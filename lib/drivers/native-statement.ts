@@ -24,12 +24,20 @@ export class NativeStatement implements DriverStatement {
   readonly star: boolean;
   /** Running it cannot open a transaction: its text leads with SELECT, INSERT, PRAGMA, … (`effect` 'keeps'). */
   readonly keepsAutocommit: boolean;
+  /** `SqlDescription.oneRowLimit`: whether (and by which argument) a run returns one row at most. */
+  readonly oneRowLimit: number;
   /** Declared, so the pool setting it (see `DriverStatement.once`) keeps the object's shape. */
   once = false;
   readonly #kind: StatementKind;
   // Set by `prepared()`. A statement that could not be prepared yet (a lock
   // held elsewhere) keeps UNPREPARED, and its first run prepares it.
   stmt!: LibsqlStatement;
+  /**
+   * The same text prepared again for runs that return one row at most (see
+   * `oneRowLimit`), read with `get()`. Its own statement, because libsql's
+   * `get()` on a statement that `all()` has run returns that run's row.
+   */
+  oneRow: LibsqlStatement | undefined = undefined;
   reader = false;
   /** DDL and ROLLBACK can leave other cached statements describing a schema that is gone. */
   kind: StatementKind = 'other';
@@ -46,12 +54,14 @@ export class NativeStatement implements DriverStatement {
     this.shape = description.params;
     this.star = description.star;
     this.keepsAutocommit = description.effect === 'keeps';
+    this.oneRowLimit = description.oneRowLimit;
     this.#kind = description.kind;
   }
 
   /** Takes `stmt`, (re)prepared at `epoch`, as this statement's native one. */
   prepared(stmt: LibsqlStatement, epoch: number): this {
     this.stmt = stmt;
+    this.oneRow = undefined;
     this.epoch = epoch;
     this.reader = stmt.reader;
     this.kind = this.reader ? 'other' : this.#kind;
@@ -60,6 +70,18 @@ export class NativeStatement implements DriverStatement {
     stmt.safeIntegers(true);
     if (this.reader) stmt.raw(true);
     return this;
+  }
+
+  /**
+   * Whether a run with `bound` returns one row at most: its LIMIT is 0 or 1,
+   * or a `?` bound to 0 or 1 (a number or a bigint, as `normaliseArgs` leaves it).
+   */
+  atMostOneRow(bound: unknown): boolean {
+    const index = this.oneRowLimit;
+    if (index <= 0) return index === 0;
+    if (!Array.isArray(bound)) return false;
+    const limit: unknown = bound[index - 1];
+    return limit === 1 || limit === 0 || limit === 1n || limit === 0n;
   }
 
   readColumns(): void {

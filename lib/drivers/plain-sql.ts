@@ -27,10 +27,13 @@ const PLAIN: SqlDescription = Object.freeze({
   star: false,
   selectsStar: false,
   params: NO_PARAMS,
+  oneRowLimit: -1,
   session: undefined,
 });
 
 const PAREN = 0x28;
+
+const LIMIT = /limit/i;
 
 /** SQLite's whitespace: space, tab, newline, vertical tab, form feed, carriage return. */
 function isSpace(code: number): boolean {
@@ -59,6 +62,8 @@ export function describePlain(sql: string): SqlDescription | undefined {
   if (end - start < 6 || end - start > 7) return undefined;
   const verb = sql.slice(start, end).toUpperCase();
   if (!VERBS.has(verb)) return undefined;
+  // A LIMIT may make a SELECT one row at most (`oneRowLimit`): the tokenizer reads it.
+  if (verb === 'SELECT' && LIMIT.test(sql)) return undefined;
 
   let star = false;
   let count = 0;
@@ -93,6 +98,7 @@ export function describePlain(sql: string): SqlDescription | undefined {
     star,
     selectsStar: star && verb === 'SELECT',
     params: count === 0 ? NO_PARAMS : { count, anonymous: bare || (named?.size ?? 0) < count },
+    oneRowLimit: -1,
     session: undefined,
   };
 }

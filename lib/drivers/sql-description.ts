@@ -60,6 +60,14 @@ export interface SqlDescription {
   /** A SELECT (or WITH … SELECT) with such a `*`: read-only, so running it again is harmless. */
   readonly selectsStar: boolean;
   readonly params: ParameterShape;
+  /**
+   * Whether a SELECT returns at most one row whatever the schema, by its own
+   * LIMIT (outside any parentheses, at its end, with an OFFSET or none):
+   * `0` for `LIMIT 0` or `LIMIT 1`; `k` (1 or more) for `LIMIT ?` where that
+   * `?` is parameter `k` and every parameter is a bare `?`, so at most one
+   * row when it is bound to 0 or 1; `-1` for any other statement.
+   */
+  readonly oneRowLimit: number;
   /** What the statement may change in the session, or `undefined` (most statements). */
   readonly session: SessionTouch | undefined;
 }

@@ -92,6 +92,26 @@ interface Scan {
   readonly tempWord: boolean;
   /** ATTACH or DETACH as a bare word. */
   readonly attachWord: boolean;
+  /** `SqlDescription.oneRowLimit`, whatever the statement's verb. */
+  readonly oneRowLimit: number;
+}
+
+/** `LIMIT` and `OFFSET` in ASCII letters of any case: `toUpperCase` would also take `ı` for I and `ſ` for S. */
+const LIMIT_WORD = /^limit$/i;
+const OFFSET_WORD = /^offset$/i;
+const DIGITS = /^[0-9]+$/;
+
+/** Where the first statement's own LIMIT clause has got to (see `SqlDescription.oneRowLimit`). */
+const enum Limit {
+  /** None yet, or one that cannot bound the rows to one. */
+  None,
+  /** After LIMIT, at the top level. */
+  Keyword,
+  /** After `LIMIT 0`, `LIMIT 1` or `LIMIT ?`. */
+  Count,
+  Offset,
+  /** After OFFSET and its value. */
+  OffsetValue,
 }
 
 const LEAD = 4;
@@ -122,6 +142,9 @@ function scan(sql: string): Scan {
   let pragmaName = '';
   let tempWord = false;
   let attachWord = false;
+  let limit = Limit.None;
+  /** What `Limit.Count` read: 0 for a literal, else the `?`'s index. */
+  let limitCount = 0;
 
   let i = 0;
   while (i < n) {
@@ -255,6 +278,25 @@ function scan(sql: string): Scan {
       }
     }
 
+    // The statement's own LIMIT is at the top level, and nothing but an OFFSET may follow it.
+    if (statement === 1) {
+      const length = i - start;
+      if (tok === Tok.Word && depth === 0 && length === 5 && LIMIT_WORD.test(sql.slice(start, i))) {
+        limit = Limit.Keyword;
+      } else if (limit === Limit.Keyword) {
+        const one = tok === Tok.Word && length === 1 && (c === 0x30 || c === 0x31);
+        const bareParam = tok === Tok.Param && c === Ch.Question && length === 1;
+        limit = one || bareParam ? Limit.Count : Limit.None;
+        limitCount = bareParam ? count : 0;
+      } else if (limit === Limit.Count) {
+        limit = tok === Tok.Word && length === 6 && OFFSET_WORD.test(sql.slice(start, i)) ? Limit.Offset : Limit.None;
+      } else if (limit === Limit.Offset) {
+        limit = tok === Tok.Param || (tok === Tok.Word && DIGITS.test(sql.slice(start, i))) ? Limit.OffsetValue : Limit.None;
+      } else if (limit === Limit.OffsetValue) {
+        limit = Limit.None;
+      }
+    }
+
     afterParen = tok === Tok.Punct && c === Ch.Paren;
     if (statement === 1) firstLength++;
   }
@@ -271,6 +313,8 @@ function scan(sql: string): Scan {
     pragmas: pragmas ?? NO_PRAGMAS,
     tempWord,
     attachWord,
+    // A `?` is parameter `limitCount` only if every parameter is a bare `?`.
+    oneRowLimit: (limit === Limit.Count || limit === Limit.OffsetValue) && (limitCount === 0 || named === undefined) ? limitCount : -1,
   };
 }
 
@@ -381,6 +425,7 @@ export function describeSqlInFull(sql: string): SqlDescription {
     star: s.star,
     selectsStar: s.star && verb === 'SELECT',
     params: s.params,
+    oneRowLimit: verb === 'SELECT' ? s.oneRowLimit : -1,
     session: sessionOf(s),
   };
 }
