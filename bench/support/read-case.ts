@@ -18,7 +18,11 @@ export interface ReadCaseOptions {
   sql: string;
   /** Statements per tinybench iteration. */
   batch: number;
-  /** Also time a cached raw `.get([id])`, libsql's fastest single-row read, as a reference. */
+  /**
+   * Also time a cached raw `.get([id])`, libsql's fastest single-row read, and
+   * the query with `LIMIT 1` appended (as ORMs write a lookup by key) on the
+   * pool, which reads it with `.get`, and on the client, as references.
+   */
   withRawGet: boolean;
   /** The pool with the client's rows against the client. */
   clientRowsGoal: number;
@@ -89,6 +93,15 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
     }
   }
 
+  // As an ORM's `findFirst` writes a lookup: bounded to one row by its own LIMIT.
+  const limitOne = `${o.sql} LIMIT 1`;
+  if (o.withRawGet) {
+    const one = (await pool.execute(limitOne, [1])).rows[0];
+    if (JSON.stringify(Array.from(one as ArrayLike<unknown>)) !== JSON.stringify(expected)) {
+      throw new Error(`pool with LIMIT 1 returned ${JSON.stringify(one)}, raw returned ${JSON.stringify(expected)}`);
+    }
+  }
+
   const B = o.batch;
   const next = idCycler();
   const asRead = (st: unknown) => st as LibsqlStatement;
@@ -133,6 +146,14 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
       opsPerIteration: B,
       fn: () => {
         for (let i = 0; i < B; i++) rawGet.get([next()]);
+      },
+    });
+    variants.push({
+      name: 'pool-limit1',
+      label: 'pool.execute(sql + " LIMIT 1", [id])',
+      opsPerIteration: B,
+      fn: async () => {
+        for (let i = 0; i < B; i++) await pool.execute(limitOne, [next()]);
       },
     });
   }
@@ -191,6 +212,18 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
         }
       },
     },
+    ...(o.withRawGet
+      ? [
+          {
+            name: 'client-limit1',
+            label: '@libsql/client client.execute, sql + " LIMIT 1"',
+            opsPerIteration: B,
+            fn: async () => {
+              for (let i = 0; i < B; i++) await client.execute({ sql: limitOne, args: [next()] });
+            },
+          },
+        ]
+      : []),
     // Last: every call prepares a statement that only GC frees.
     {
       name: 'client',
@@ -256,6 +289,9 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   if (o.withRawGet) {
     const get = "raw .get reads one row and cannot tell whether more follow, so it is no path for every result size";
     comparisons.push(compare(results, 'raw-get', null, 'reference: raw .get, one row and no end check', joinNotes(get, split)));
+    const bounded = 'a SELECT whose own LIMIT bounds it to one row is read with .get, one step and no cursor';
+    comparisons.push(compare(results, 'client-limit1', null, 'reference: both with LIMIT 1', bounded, 'pool-limit1'));
+    comparisons.push(compare(results, 'raw-get', null, 'reference: the pool with LIMIT 1 vs raw .get', bounded, 'pool-limit1'));
   }
   // What rows as arrays save over the client's row objects, on the same pool and query.
   const rows = "the difference is building the client's row objects (indexes and length by defineProperty)";
