@@ -1,7 +1,6 @@
-import * as genericPool from 'generic-pool';
-import { Pool as TarnPool } from 'tarn';
 import { createPool } from '../../lib';
-import { createFixture, openRaw, type RawDatabase, type RawStatement } from '../support/fixture';
+import { createFixture, openRaw } from '../support/fixture';
+import { openGenericPool, openTarn, type RawResource } from '../support/generic-pools';
 import { emitReport, type Comparison } from '../support/protocol';
 import { SlowConnectDriver } from '../support/slow-driver';
 
@@ -44,11 +43,6 @@ interface Subject {
   close(): Promise<void>;
 }
 
-interface RawResource {
-  db: RawDatabase;
-  select1: RawStatement;
-}
-
 async function makeSubject(name: PoolName, url: string, path: string, connectMs: number): Promise<Subject> {
   if (name === 'adaptive' || name === 'fixed') {
     const adaptive = name === 'adaptive';
@@ -82,51 +76,13 @@ async function makeSubject(name: PoolName, url: string, path: string, connectMs:
     r.select1.all([]);
     await sleep(QUERY_MS);
   };
-  if (name === 'tarn') {
-    const tarn = new TarnPool<RawResource>({
-      create,
-      destroy,
-      min: 1,
-      max: MAX_C,
-      idleTimeoutMillis: IDLE_MS,
-      reapIntervalMillis: 50,
-      acquireTimeoutMillis: 600_000,
-    });
-    tarn.release(await tarn.acquire().promise);
-    return {
-      request: async () => {
-        const r = await tarn.acquire().promise;
-        try {
-          await use(r);
-        } finally {
-          tarn.release(r);
-        }
-      },
-      size: () => live,
-      opened: () => opened,
-      close: async () => void (await tarn.destroy()),
-    };
-  }
-  const generic = genericPool.createPool<RawResource>(
-    { create, destroy: async (r) => destroy(r) },
-    { min: 1, max: MAX_C, idleTimeoutMillis: IDLE_MS, evictionRunIntervalMillis: 50, softIdleTimeoutMillis: IDLE_MS },
-  );
-  await generic.release(await generic.acquire());
+  const options = { min: 1, max: MAX_C, idle: { timeoutMs: IDLE_MS, checkEveryMs: 50 } };
+  const generic = name === 'tarn' ? await openTarn({ create, destroy }, options) : await openGenericPool({ create, destroy }, options);
   return {
-    request: async () => {
-      const r = await generic.acquire();
-      try {
-        await use(r);
-      } finally {
-        await generic.release(r);
-      }
-    },
+    request: () => generic.use(use),
     size: () => live,
     opened: () => opened,
-    close: async () => {
-      await generic.drain();
-      await generic.clear();
-    },
+    close: () => generic.close(),
   };
 }
 

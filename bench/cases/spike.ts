@@ -1,7 +1,6 @@
-import * as genericPool from 'generic-pool';
-import { Pool as TarnPool } from 'tarn';
 import { createPool, type ResizeEvent } from '../../lib';
-import { createFixture, openRaw, type RawDatabase, type RawStatement } from '../support/fixture';
+import { createFixture, openRaw } from '../support/fixture';
+import { openGenericPool, openTarn, type GenericPool, type RawResource } from '../support/generic-pools';
 import { emitReport, type Comparison } from '../support/protocol';
 import { SlowConnectDriver } from '../support/slow-driver';
 
@@ -64,12 +63,6 @@ interface Subject {
   close(): Promise<void>;
   /** Anything else worth reporting about this run; times relative to `burstStart`. */
   extra?(burstStart: number): Record<string, number | string>;
-}
-
-/** A raw `libsql` connection with its `select 1` prepared: what a tarn or generic-pool user would pool. */
-interface RawResource {
-  db: RawDatabase;
-  select1: RawStatement;
 }
 
 class Peak {
@@ -146,61 +139,20 @@ function rawFactory(path: string, watch: Watch, counter: { live: number }) {
   };
 }
 
-async function makeTarn(path: string, watch: Watch): Promise<Subject> {
+/** tarn or generic-pool on raw connections: `live` counts what the factory opened, or what generic-pool counts if more. */
+async function makeGeneric(name: 'tarn' | 'generic-pool', path: string, watch: Watch): Promise<Subject> {
   const counter = { live: 0 };
-  const f = rawFactory(path, watch, counter);
-  const tarn = new TarnPool<RawResource>({
-    create: f.create,
-    destroy: f.destroy,
-    min: 1,
-    max: 50,
-    acquireTimeoutMillis: 600_000,
-    createTimeoutMillis: 600_000,
-  });
-  // tarn opens nothing up front: one acquire opens the `min` connection, as createPool does.
-  tarn.release(await tarn.acquire().promise);
+  const factory = rawFactory(path, watch, counter);
+  const options = { min: 1, max: 50 };
+  const pool: GenericPool = name === 'tarn' ? await openTarn(factory, options) : await openGenericPool(factory, options);
   return {
-    request: async (acquired) => {
-      const r = await tarn.acquire().promise;
-      acquired();
-      try {
+    request: (acquired) =>
+      pool.use(async (r) => {
         r.select1.all([]);
         await sleep(QUERY_MS);
-      } finally {
-        tarn.release(r);
-      }
-    },
-    live: () => counter.live,
-    close: async () => {
-      await tarn.destroy();
-    },
-  };
-}
-
-async function makeGenericPool(path: string, watch: Watch): Promise<Subject> {
-  const counter = { live: 0 };
-  const f = rawFactory(path, watch, counter);
-  const generic = genericPool.createPool<RawResource>(
-    { create: f.create, destroy: async (r) => f.destroy(r) },
-    { min: 1, max: 50, testOnBorrow: false },
-  );
-  await generic.release(await generic.acquire());
-  return {
-    request: async (acquired) => {
-      const r = await generic.acquire();
-      acquired();
-      try {
-        r.select1.all([]);
-        await sleep(QUERY_MS);
-      } finally {
-        await generic.release(r);
-      }
-    },
-    live: () => Math.max(counter.live, generic.size),
-    close: async () => {
-      await generic.drain();
-      await generic.clear();
-    },
+      }, acquired),
+    live: name === 'tarn' ? () => counter.live : () => Math.max(counter.live, pool.size()),
+    close: () => pool.close(),
   };
 }
 
@@ -241,9 +193,7 @@ async function runOnce(name: PoolName, fx: { url: string; path: string }): Promi
       ? await makeLibsqlPool(fx.url, watch)
       : name === 'libsql-pool-fixed'
         ? await makeLibsqlPool(fx.url, watch, false)
-        : name === 'tarn'
-          ? await makeTarn(fx.path, watch)
-          : await makeGenericPool(fx.path, watch);
+        : await makeGeneric(name, fx.path, watch);
   const tailMs = name === 'libsql-pool-fixed' ? DIAG_TAIL_MS : TAIL_MS;
   const sampler = setInterval(() => watch.observe(subject.live()), SAMPLE_EVERY_MS);
 
