@@ -743,6 +743,28 @@ describe('cached statements after schema changes the pool did not make', () => {
     });
   });
 
+  test.each([
+    ['a column renamed', 'renamed', 'ALTER TABLE renamed RENAME COLUMN name TO nm'],
+    ['a column added', 'widened', 'ALTER TABLE widened ADD COLUMN extra INTEGER DEFAULT 7'],
+  ])('a cached SELECT * … LIMIT 1 returns the columns after %s by another connection', async (_, table, change) => {
+    // A table of its own per case: once another connection has changed a
+    // table's columns, sqld can answer a later case's SELECT * of a table of
+    // the same name, rebuilt with fewer columns, with "Invalid column index"
+    // (HTTP 500, or a WebSocket closed).
+    const query = `SELECT * FROM ${table} WHERE id = ? LIMIT 1`;
+    await withClientAndPool(backend, undefined, async (client, pool) => {
+      await reset(clientSide(client));
+      await client.executeMultiple(`CREATE TABLE ${table}(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO ${table} VALUES (1, 'a');`);
+      await pool.execute(query, [1]);
+      await pool.execute(query, [1]);
+      await client.execute(change);
+
+      const expected = await attempt(() => client.execute(query, [1]));
+      const actual = await attempt(() => pool.execute(query, [1]));
+      expectSameOutcome('pool', query, actual, expected);
+    });
+  });
+
   test('a cached WITH … SELECT * returns a column renamed by another connection', async () => {
     const query = 'WITH r AS (SELECT * FROM t) SELECT * FROM r';
     await withClientAndPool(backend, undefined, async (client, pool) => {

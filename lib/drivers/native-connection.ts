@@ -231,9 +231,12 @@ export class NativeConnection implements DriverConnection {
           st.columns = undefined;
         }
       }
-      raw = st.oneRowLimit >= 0 && st.atMostOneRow(bound) ? this.#readOne(st, bound) : this.#readAll(st.stmt, bound);
+      const one = st.oneRowLimit >= 0 && st.atMostOneRow(bound);
+      raw = one ? this.#readOne(st, bound) : this.#readAll(st.stmt, bound);
+      // From the statement that ran: SQLite recompiles one for a schema
+      // changed elsewhere as it runs, and the other only when it runs.
       if (st.columns === undefined || (raw.length > 0 && raw[0]!.length !== st.columns.length)) {
-        st.readColumns();
+        st.readColumns(one ? st.oneRow! : st.stmt);
       }
     } catch (error) {
       const mapped = this.#fail(error);

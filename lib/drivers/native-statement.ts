@@ -84,8 +84,9 @@ export class NativeStatement implements DriverStatement {
     return limit === 1 || limit === 0 || limit === 1n || limit === 0n;
   }
 
-  readColumns(): void {
-    const columns = this.stmt.columns();
+  /** Reads the result columns of `from`, this text's native statement that ran last. */
+  readColumns(from: LibsqlStatement): void {
+    const columns = from.columns();
     this.columns = columns.map((c) => c.name);
     this.columnTypes = columns.map((c) => c.type ?? '');
   }
