@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { createClient } from '@libsql/client';
+import fc from 'fast-check';
 import { withPool } from '../support/helpers';
 
 // A SELECT whose own LIMIT bounds it to one row (`LIMIT 1`, or `LIMIT ?`
@@ -98,5 +99,35 @@ test('a statement without a LIMIT of one is never read with get()', async () => 
       expect((await pool.execute(texts[2]!, [1, 1])).rows).toEqual([expect.objectContaining({ id: 2 })]);
     });
     expect(reads.get).toBe(0);
+  });
+});
+
+test('any sequence of LIMIT and OFFSET values returns what the client returns, run after run', async () => {
+  await withPool({ max: 1 }, async (pool, url) => {
+    await pool.use((lease) => lease.executeMultiple(SETUP));
+    const client = createClient({ url });
+    try {
+      const texts = [
+        'SELECT id, name FROM t ORDER BY id LIMIT ?',
+        'SELECT id, name FROM t ORDER BY id LIMIT ? OFFSET ?',
+        'SELECT id, name FROM t WHERE owner = ? ORDER BY id DESC LIMIT 1 OFFSET ?',
+      ];
+      const value = fc.oneof(fc.constantFrom(-1, 0, 1, 2, 5), fc.constantFrom(0n, 1n, 3n));
+      const step = fc.tuple(fc.nat({ max: texts.length - 1 }), value, value);
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+          for (const [text, a, b] of steps) {
+            const sql = texts[text]!;
+            const args = text === 0 ? [a] : [a, b];
+            const expected = await client.execute({ sql, args }).then((r) => r.rows, (e: Error) => e.message);
+            const actual = await pool.execute(sql, args).then((r) => r.rows, (e: Error) => e.message);
+            expect(actual).toStrictEqual(expected);
+          }
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      client.close();
+    }
   });
 });
