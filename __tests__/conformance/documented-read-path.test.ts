@@ -12,7 +12,9 @@ test('the suites below read through Statement.all()', () => {
 });
 
 /* eslint-disable @typescript-eslint/no-require-imports */
+require('./conformance-values.test');
 require('./conformance-results.test');
+require('./conformance-schema.test');
 require('./row-mode.test');
 require('../drivers/native-driver.test');
 require('../drivers/native-busy.test');

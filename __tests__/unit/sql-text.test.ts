@@ -6,7 +6,7 @@ import { withPool } from '../support/helpers';
 // The one reading of SQL text that the drivers and the session check share.
 // Comments, quoting and parameters are read as SQLite's tokenizer reads them;
 // where that matters on a real database, the tests that pin it run there
-// (bad-input, sessions, transactions, conformance-results).
+// (bad-input, sessions, transactions, the conformance suites).
 
 describe('statement kind and transaction effect', () => {
   test.each<[string, SqlDescription['kind'], SqlDescription['effect']]>([

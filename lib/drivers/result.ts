@@ -6,7 +6,7 @@ import { ResultSetImpl } from '@libsql/core/util';
 
 // The row and error shapes below are `@libsql/client` 0.18's (`sqlite3.js`),
 // reproduced value for value so that a user switching from `client.execute`
-// sees the same results; `__tests__/conformance/conformance-results.test.ts` compares them.
+// sees the same results; the tests in `__tests__/conformance/` compare them.
 
 export { ResultSetImpl };
 
