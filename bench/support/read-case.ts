@@ -80,25 +80,25 @@ export async function runReadCase(o: ReadCaseOptions): Promise<void> {
   const mapPool = await createPool({ url: fx.url, statementCache: new MapOnlyCache() });
   const heldMap = await mapPool.acquire();
 
-  // Same answers from all of them, or the comparison means nothing.
-  const [expected] = rawAll.all([1]) as unknown[][];
-  const viaPool = (await pool.execute(o.sql, [1])).rows[0];
-  const viaClient = (await client.execute({ sql: o.sql, args: [1] })).rows[0];
-  const viaArray = (await pool.execute({ sql: o.sql, args: [1], rowMode: 'array' })).rows[0];
-  const keyed = (await pool.execute({ sql: o.sql, args: [1], rowMode: 'object' })).rows[0]!;
-  const viaObject = columns.map((name) => keyed[name]);
-  for (const [who, row] of [['pool', viaPool], ['client', viaClient], ['pool-array', viaArray], ['pool-object', viaObject]] as const) {
-    if (JSON.stringify(Array.from(row as ArrayLike<unknown>)) !== JSON.stringify(expected)) {
-      throw new Error(`${who} returned ${JSON.stringify(row)}, raw returned ${JSON.stringify(expected)}`);
-    }
-  }
-
   // As an ORM's `findFirst` writes a lookup: bounded to one row by its own LIMIT.
   const limitOne = `${o.sql} LIMIT 1`;
+
+  // Same answers from all of them, or the comparison means nothing.
+  const [expected] = rawAll.all([1]) as unknown[][];
+  const keyed = (await pool.execute({ sql: o.sql, args: [1], rowMode: 'object' })).rows[0]!;
+  const answers: Array<[string, unknown]> = [
+    ['pool', (await pool.execute(o.sql, [1])).rows[0]],
+    ['client', (await client.execute({ sql: o.sql, args: [1] })).rows[0]],
+    ['pool-array', (await pool.execute({ sql: o.sql, args: [1], rowMode: 'array' })).rows[0]],
+    ['pool-object', columns.map((name) => keyed[name])],
+  ];
   if (o.withRawGet) {
-    const one = (await pool.execute(limitOne, [1])).rows[0];
-    if (JSON.stringify(Array.from(one as ArrayLike<unknown>)) !== JSON.stringify(expected)) {
-      throw new Error(`pool with LIMIT 1 returned ${JSON.stringify(one)}, raw returned ${JSON.stringify(expected)}`);
+    answers.push(['pool-limit1', (await pool.execute(limitOne, [1])).rows[0]]);
+    answers.push(['client-limit1', (await client.execute({ sql: limitOne, args: [1] })).rows[0]]);
+  }
+  for (const [who, row] of answers) {
+    if (JSON.stringify(Array.from(row as ArrayLike<unknown>)) !== JSON.stringify(expected)) {
+      throw new Error(`${who} returned ${JSON.stringify(row)}, raw returned ${JSON.stringify(expected)}`);
     }
   }
 
